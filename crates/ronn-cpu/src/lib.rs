@@ -1,0 +1,60 @@
+//! RONN's CPU provider. One file per operator family; each file has a
+//! `register(&mut KernelRegistry)` beside the kernels it registers.
+//!
+//! [`registry()`] collects them all.
+#![forbid(unsafe_code)]
+
+pub mod helpers;
+#[doc(hidden)]
+pub mod testing;
+
+pub mod elementwise;
+pub mod math;
+pub mod activation;
+pub mod logic;
+pub mod cast;
+pub mod shape;
+pub mod indexing;
+pub mod pad;
+pub mod transpose;
+pub mod generator;
+pub mod matmul;
+pub mod conv;
+pub mod pool;
+pub mod normalization;
+pub mod softmax;
+pub mod reduction;
+pub mod topk;
+pub mod einsum;
+pub mod resize;
+pub mod control;
+pub mod sequence;
+
+use ronn_ir::KernelRegistry;
+
+/// Every operator the CPU provider implements.
+pub fn registry() -> KernelRegistry {
+    let mut r = KernelRegistry::new();
+    elementwise::register(&mut r);
+    math::register(&mut r);
+    activation::register(&mut r);
+    logic::register(&mut r);
+    cast::register(&mut r);
+    shape::register(&mut r);
+    indexing::register(&mut r);
+    pad::register(&mut r);
+    transpose::register(&mut r);
+    generator::register(&mut r);
+    matmul::register(&mut r);
+    conv::register(&mut r);
+    pool::register(&mut r);
+    normalization::register(&mut r);
+    softmax::register(&mut r);
+    reduction::register(&mut r);
+    topk::register(&mut r);
+    einsum::register(&mut r);
+    resize::register(&mut r);
+    control::register(&mut r);
+    sequence::register(&mut r);
+    r
+}
