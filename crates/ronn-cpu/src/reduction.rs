@@ -230,7 +230,8 @@ impl<A: RVal> ROp<A> for MaxOp<A> {
     }
     #[inline(always)]
     fn step(&self, acc: A, x: A, _: A) -> A {
-        if x > acc || x.is_nan() {
+        // Non-short-circuit `|` so the select vectorizes.
+        if (x > acc) | x.is_nan() {
             x
         } else {
             acc
@@ -254,7 +255,7 @@ impl<A: RVal> ROp<A> for MinOp<A> {
     }
     #[inline(always)]
     fn step(&self, acc: A, x: A, _: A) -> A {
-        if x < acc || x.is_nan() {
+        if (x < acc) | x.is_nan() {
             x
         } else {
             acc
@@ -454,6 +455,18 @@ fn reduce_core<A: RVal, O: ROp<A>>(x: &[A], lay: &Layout, op: O, shift: Option<&
     match lay {
         Layout::Block { r, inner: 1, .. } => {
             let r = *r;
+            if par && n_out < 16 {
+                // Few long rows: split each row across threads.
+                for (i, o) in out.iter_mut().enumerate() {
+                    let s = sh(i);
+                    let acc = x[i * r..(i + 1) * r]
+                        .par_chunks(1 << 14)
+                        .map(|c| fold_row(&op, c, s))
+                        .reduce(|| op.init(), |a, b| op.combine(a, b));
+                    *o = op.finish(acc, n, s);
+                }
+                return out;
+            }
             let f = |(i, o): (usize, &mut A)| {
                 let s = sh(i);
                 let acc = fold_row(&op, &x[i * r..(i + 1) * r], s);
@@ -477,8 +490,17 @@ fn reduce_core<A: RVal, O: ROp<A>>(x: &[A], lay: &Layout, op: O, shift: Option<&
                 for j in 0..r {
                     let base = (oi * r + j) * inner + ii;
                     let row = &x[base..base + len];
-                    for (k, (acc, &v)) in o.iter_mut().zip(row).enumerate() {
-                        *acc = op.step(*acc, v, sh(start + k));
+                    match shift {
+                        None => {
+                            for (acc, &v) in o.iter_mut().zip(row) {
+                                *acc = op.step(*acc, v, A::ZERO);
+                            }
+                        }
+                        Some(sv) => {
+                            for ((acc, &v), &s) in o.iter_mut().zip(row).zip(&sv[start..start + len]) {
+                                *acc = op.step(*acc, v, s);
+                            }
+                        }
                     }
                 }
                 for (k, acc) in o.iter_mut().enumerate() {

@@ -38,6 +38,8 @@ enum Coord {
     AlignCorners,
     Asymmetric,
     TfCropAndResize,
+    /// Opset 11 only: `(y + 0.5) / scale`.
+    TfHalfPixelForNn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -113,8 +115,7 @@ fn parse_attrs(node: &Node) -> Result<Attrs> {
         "align_corners" => Coord::AlignCorners,
         "asymmetric" => Coord::Asymmetric,
         "tf_crop_and_resize" => Coord::TfCropAndResize,
-        // Removed in opset 13; behaves like half_pixel away from the borders.
-        "tf_half_pixel_for_nn" => Coord::HalfPixel,
+        "tf_half_pixel_for_nn" => Coord::TfHalfPixelForNn,
         m => return Err(node.unsupported(format!("coordinate_transformation_mode '{m}' is not supported"))),
     };
     let nearest = match node.attr_s_or("nearest_mode", "round_prefer_floor")?.as_str() {
@@ -259,6 +260,7 @@ fn plan_axis(a: &Attrs, in_w: usize, out_w: usize, scale: f64, roi: (f64, f64)) 
                 }
             }
             Coord::HalfPixel => (yf + 0.5) / scale - 0.5,
+            Coord::TfHalfPixelForNn => (yf + 0.5) / scale,
             Coord::HalfPixelSymmetric => {
                 let adj = out_w as f64 / out_wf;
                 let off = inw / 2.0 * (1.0 - adj);
@@ -385,33 +387,57 @@ fn nearest_gather<T: Element>(x: &[T], shape: &[usize], plans: &[Option<AxisPlan
         return out;
     }
     let last = out_shape[r - 1];
-    let lt = &tables[r - 1];
-    let f = |(row, dst): (usize, &mut [T])| {
-        let mut rem = row;
-        let mut base = Some(0usize);
-        for d in (0..r - 1).rev() {
-            let i = rem % out_shape[d];
-            rem /= out_shape[d];
-            base = match (base, tables[d][i]) {
-                (Some(b), Some(o)) => Some(b + o),
-                _ => None,
-            };
-        }
-        if let Some(b) = base {
-            for (o, t) in dst.iter_mut().zip(lt) {
-                if let Some(t) = t {
-                    *o = x[b + t];
-                }
-            }
-        }
-    };
     if last == 0 {
         return out;
     }
+    let lt = &tables[r - 1];
+    // Dense table for the last axis when nothing there extrapolates (the usual case).
+    let dense: Option<Vec<usize>> = lt.iter().copied().collect();
+    let row_base = |row: usize| -> Option<usize> {
+        let mut rem = row;
+        let mut base = 0usize;
+        for d in (0..r - 1).rev() {
+            let i = rem % out_shape[d];
+            rem /= out_shape[d];
+            base += tables[d][i]?;
+        }
+        Some(base)
+    };
+    // Rows in groups, so a row reading the same source as the previous one is a copy.
+    let rows_per = (PAR_MIN / last).max(1);
+    let f = |(g, chunk): (usize, &mut [T])| {
+        let mut prev: Option<(usize, usize)> = None; // (source base, row in chunk)
+        for k in 0..chunk.len() / last {
+            let row = g * rows_per + k;
+            let Some(b) = row_base(row) else { continue };
+            if let Some((pb, pk)) = prev {
+                if pb == b {
+                    chunk.copy_within(pk * last..(pk + 1) * last, k * last);
+                    continue;
+                }
+            }
+            let dst = &mut chunk[k * last..(k + 1) * last];
+            match &dense {
+                Some(t) => {
+                    for (o, &t) in dst.iter_mut().zip(t) {
+                        *o = x[b + t];
+                    }
+                }
+                None => {
+                    for (o, t) in dst.iter_mut().zip(lt) {
+                        if let Some(t) = t {
+                            *o = x[b + t];
+                        }
+                    }
+                }
+            }
+            prev = Some((b, k));
+        }
+    };
     if n_out >= PAR_MIN {
-        out.par_chunks_mut(last).enumerate().for_each(f);
+        out.par_chunks_mut(rows_per * last).enumerate().for_each(f);
     } else {
-        out.chunks_mut(last).enumerate().for_each(f);
+        out.chunks_mut(rows_per * last).enumerate().for_each(f);
     }
     out
 }
@@ -541,9 +567,18 @@ fn resize(a: &Attrs, x: &Tensor, roi: Option<Vec<f64>>, scales: Option<Vec<f64>>
             _ => return Err(Error::TypeMismatch(format!("Resize does not support element type {}", x.dtype()))));
         return Tensor::new(out_shape, data);
     }
+    // Separable passes commute: shrink first, and among equal ratios do the later
+    // (more contiguous, scalar) axes while the data is smallest. Integer and f64
+    // outputs keep the reference order, so exact halves round the same way.
+    let mut fast = axes.clone();
+    fast.sort_by(|&a, &b| {
+        let ra = out_shape[a] as f64 / shape[a].max(1) as f64;
+        let rb = out_shape[b] as f64 / shape[b].max(1) as f64;
+        ra.partial_cmp(&rb).unwrap_or(std::cmp::Ordering::Equal).then(b.cmp(&a))
+    });
     match x.dtype() {
         DType::Float32 => {
-            let v = interpolate(x.as_slice::<f32>()?.to_vec(), shape, &plans, &axes, ex);
+            let v = interpolate(x.as_slice::<f32>()?.to_vec(), shape, &plans, &fast, ex);
             Tensor::from_vec(out_shape, v)
         }
         DType::Float64 => {
@@ -552,7 +587,7 @@ fn resize(a: &Attrs, x: &Tensor, roi: Option<Vec<f64>>, scales: Option<Vec<f64>>
         }
         d @ (DType::Float16 | DType::BFloat16) => {
             let v: Vec<f32> = x.to_f64_vec()?.into_iter().map(|v| v as f32).collect();
-            Tensor::from_vec(out_shape, interpolate(v, shape, &plans, &axes, ex))?.cast(d)
+            Tensor::from_vec(out_shape, interpolate(v, shape, &plans, &fast, ex))?.cast(d)
         }
         d if d.is_int() => {
             // f64, as the reference computes, so halves round the same way.
