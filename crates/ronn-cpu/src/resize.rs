@@ -3,7 +3,7 @@
 //! <https://onnx.ai/onnx/operators/onnx__Upsample.html>.
 //!
 //! Opset changes handled:
-//! - Upsample 7: `scales` attribute; 9: `scales` input. Resize 10: inputs (X, scales).
+//! - Upsample 1: `height_scale`/`width_scale` (4-D); 7: `scales` attribute; 9: `scales` input. Resize 10: inputs (X, scales).
 //!   These behave as `asymmetric` coordinates with ONNX Runtime's "simple" nearest
 //!   rounding (floor when upsampling, ceil when downsampling).
 //! - Resize 11: inputs (X, roi, scales, sizes), `coordinate_transformation_mode`,
@@ -344,7 +344,7 @@ fn sizes_and_scales(
             return Err(Error::InvalidArgument(format!("scales has {} values, expected {}", s.len(), axes.len())));
         }
         for (i, &d) in axes.iter().enumerate() {
-            if !(s[i] > 0.0) {
+            if s[i].is_nan() || s[i] <= 0.0 {
                 return Err(Error::InvalidArgument(format!("scales must be positive, got {s:?}")));
             }
             sc[d] = s[i];
@@ -624,6 +624,12 @@ fn make_resize(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         Inputs::Full
     };
     let attr_scales: Option<Vec<f64>> = match which {
+        Inputs::ScalesAttr if node.opset < 7 => {
+            // Upsample-1: 4-D NCHW with height_scale / width_scale.
+            let h = node.attr_f("height_scale")?.ok_or_else(|| node.unsupported("Upsample-1 needs 'height_scale'"))?;
+            let w = node.attr_f("width_scale")?.ok_or_else(|| node.unsupported("Upsample-1 needs 'width_scale'"))?;
+            Some(vec![1.0, 1.0, h as f64, w as f64])
+        }
         Inputs::ScalesAttr => Some(
             node.attr_floats("scales")?
                 .ok_or_else(|| node.unsupported("Upsample-7 needs the 'scales' attribute"))?
@@ -658,7 +664,7 @@ fn make_resize(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
 /// Registers this family's kernels.
 pub fn register(r: &mut KernelRegistry) {
     r.register("", "Resize", 10, i64::MAX, make_resize);
-    r.register("", "Upsample", 7, 9, make_resize);
+    r.register("", "Upsample", 1, 9, make_resize);
 }
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
+#![allow(clippy::excessive_precision)]
 use crate::testing::{assert_close, run_node, run_node_opt};
 use ronn_core::{ErrorCode, Tensor, Value};
 use ronn_ir::{Attribute, Node};
@@ -46,6 +47,20 @@ fn upsample_7_and_9() {
         y.as_slice::<f32>().unwrap(),
         &[1., 1.5, 2., 2., 2., 2.5, 3., 3., 3., 3.5, 4., 4., 3., 3.5, 4., 4.],
     );
+}
+
+#[test]
+fn upsample_1_height_width_scales() {
+    let x = Tensor::from_vec(vec![1, 1, 1, 2], vec![1f32, 2.]).unwrap();
+    let n = Node::new("Upsample", &["x"], &["y"], 1)
+        .with_attr("height_scale", Attribute::Float(2.0))
+        .with_attr("width_scale", Attribute::Float(2.0))
+        .with_attr("mode", Attribute::String(b"bilinear".to_vec()));
+    let y = &run_node(&n, vec![x.clone()]).unwrap()[0];
+    assert_eq!(y.shape(), &[1, 1, 2, 4]);
+    assert_close(y.as_slice::<f32>().unwrap(), &[1., 1.5, 2., 2., 1., 1.5, 2., 2.]);
+    let n = Node::new("Upsample", &["x"], &["y"], 1).with_attr("height_scale", Attribute::Float(2.0));
+    assert_eq!(run_node(&n, vec![x]).unwrap_err().code(), ErrorCode::UnsupportedOp);
 }
 
 #[test]
