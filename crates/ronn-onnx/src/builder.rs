@@ -128,6 +128,58 @@ impl ModelBuilder {
         self
     }
 
+    /// Adds a graph output whose type the model leaves out.
+    pub fn output_untyped(mut self, name: &str) -> Self {
+        self.graph().output.push(proto::ValueInfoProto { name: Some(name.into()), ..Default::default() });
+        self
+    }
+
+    /// Adds a model-local function: `name` in `domain` computes `outputs` from
+    /// `inputs` with `nodes` (op, inputs, outputs) of the default domain at `opset`.
+    pub fn function(
+        mut self,
+        domain: &str,
+        name: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        nodes: &[(&str, &[&str], &[&str])],
+        opset: i64,
+    ) -> Self {
+        let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        self.model.functions.push(proto::FunctionProto {
+            name: Some(name.into()),
+            domain: Some(domain.into()),
+            input: strs(inputs),
+            output: strs(outputs),
+            node: nodes
+                .iter()
+                .map(|(op, i, o)| proto::NodeProto {
+                    op_type: Some(op.to_string()),
+                    input: strs(i),
+                    output: strs(o),
+                    ..Default::default()
+                })
+                .collect(),
+            opset_import: vec![proto::OperatorSetIdProto { domain: Some(String::new()), version: Some(opset) }],
+            ..Default::default()
+        });
+        self
+    }
+
+    /// Adds an initializer whose data lives in `location` (relative to the model file).
+    pub fn external_initializer(mut self, name: &str, dtype: DType, dims: &[usize], location: &str) -> Self {
+        let kv = |k: &str, v: &str| proto::StringStringEntryProto { key: Some(k.into()), value: Some(v.into()) };
+        self.graph().initializer.push(proto::TensorProto {
+            name: Some(name.into()),
+            data_type: Some(dtype.to_onnx()),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_location: Some(1),
+            external_data: vec![kv("location", location)],
+            ..Default::default()
+        });
+        self
+    }
+
     /// Adds an initializer.
     pub fn initializer(mut self, name: &str, t: &Tensor) -> Self {
         self.graph().initializer.push(tensor_to_proto(t, name));
