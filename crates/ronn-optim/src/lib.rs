@@ -10,6 +10,7 @@ pub mod conv_bn_fusion;
 pub mod dead_nodes;
 pub mod identity_elimination;
 pub mod levels;
+pub mod shape_folding;
 
 pub use levels::{optimize, OptLevel};
 
