@@ -11,8 +11,10 @@ pub mod dead_nodes;
 pub mod identity_elimination;
 pub mod levels;
 pub mod shape_folding;
+pub mod specialize;
 
 pub use levels::{optimize, OptLevel};
+pub use specialize::specialize;
 
 use ronn_core::{Result, Tensor, Value};
 use ronn_ir::{Graph, Node};

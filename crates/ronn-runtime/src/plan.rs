@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub(crate) struct Step {
     pub name: String,
     pub op_type: String,
-    pub kernel: Box<dyn Kernel>,
+    pub kernel: Arc<dyn Kernel>,
     pub inputs: Vec<Option<usize>>,
     pub outputs: Vec<Option<usize>>,
     /// Slots whose last reader is this step.
@@ -31,17 +31,27 @@ pub(crate) struct Plan {
     pub outer_slots: Vec<(String, usize)>,
     pub output_slots: Vec<usize>,
     pub output_names: Vec<String>,
+    /// Each node's kernel with what it was built from, so a plan specialized to
+    /// input shapes can reuse the kernels (and pre-packed weights) it shares.
+    pub kernels: HashMap<String, (KernelKey, Arc<dyn Kernel>)>,
 }
+
+/// What a kernel depends on besides the node's attributes: its input names and
+/// which of them were constants.
+pub(crate) type KernelKey = Vec<(String, bool)>;
 
 /// Compiles graphs with one registry.
 pub(crate) struct Compiler<'r> {
     pub registry: &'r KernelRegistry,
     pub num_threads: usize,
+    /// Kernels of a plan of the same graph to reuse where a node is unchanged.
+    pub reuse: Option<&'r HashMap<String, (KernelKey, Arc<dyn Kernel>)>>,
 }
 
 impl SubgraphCompiler for Compiler<'_> {
     fn compile(&self, graph: &Graph) -> Result<Arc<dyn SubgraphRunner>> {
-        Ok(Arc::new(self.plan(graph)?))
+        let sub = Compiler { registry: self.registry, num_threads: self.num_threads, reuse: None };
+        Ok(Arc::new(sub.plan(graph)?))
     }
 }
 
@@ -61,6 +71,7 @@ impl Compiler<'_> {
         let outer_slots: Vec<(String, usize)> = free.iter().map(|n| (n.clone(), slot(n, &mut slots))).collect();
         let mut unsupported = Vec::new();
         let mut steps = Vec::with_capacity(g.nodes.len());
+        let mut kernels = HashMap::new();
         for node in &g.nodes {
             let ins: Vec<Option<usize>> = node
                 .inputs
@@ -81,17 +92,35 @@ impl Compiler<'_> {
                 }
                 continue;
             };
+            let key: KernelKey = node.inputs.iter().map(|i| (i.clone(), g.initializers.contains_key(i))).collect();
+            if let Some((k, kernel)) = self.reuse.and_then(|r| r.get(&node.name)) {
+                if *k == key {
+                    kernels.insert(node.name.clone(), (key, kernel.clone()));
+                    steps.push(Step {
+                        name: node.name.clone(),
+                        op_type: node.op_type.clone(),
+                        kernel: kernel.clone(),
+                        inputs: ins,
+                        outputs: outs,
+                        free_after: vec![],
+                    });
+                    continue;
+                }
+            }
             let constants = node.inputs.iter().map(|i| g.initializers.get(i)).collect();
             let ctx = BuildCtx { node, constants, subgraphs: self, num_threads: self.num_threads };
-            match factory(&ctx) {
-                Ok(kernel) => steps.push(Step {
+            match factory(&ctx).map(Arc::<dyn Kernel>::from) {
+                Ok(kernel) => {
+                    kernels.insert(node.name.clone(), (key, kernel.clone()));
+                    steps.push(Step {
                     name: node.name.clone(),
                     op_type: node.op_type.clone(),
                     kernel,
                     inputs: ins,
                     outputs: outs,
                     free_after: vec![],
-                }),
+                })
+                }
                 Err(Error::Unsupported(mut v)) => unsupported.append(&mut v),
                 Err(e) => return Err(e.in_node(&node.name, &node.op_type)),
             }
@@ -124,6 +153,7 @@ impl Compiler<'_> {
             outer_slots,
             output_slots,
             output_names: g.outputs.iter().map(|o| o.name.clone()).collect(),
+            kernels,
         })
     }
 }
@@ -217,7 +247,7 @@ impl ronn_optim::ConstantEvaluator for CpuEvaluator<'_> {
             .registry
             .lookup(&node.domain, &node.op_type, node.opset)
             .ok_or_else(|| Error::UnsupportedOp(node.op_type.clone()))?;
-        let compiler = Compiler { registry: self.registry, num_threads: 1 };
+        let compiler = Compiler { registry: self.registry, num_threads: 1, reuse: None };
         let ctx = BuildCtx { node, constants: inputs.to_vec(), subgraphs: &compiler, num_threads: 1 };
         let kernel = factory(&ctx)?;
         let vals: Vec<Option<Value>> = inputs.iter().map(|t| t.map(|t| Value::Tensor(t.clone()))).collect();

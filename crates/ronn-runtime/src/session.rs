@@ -1,22 +1,39 @@
 //! [`Session`]: a model optimized and planned once, run many times.
+//!
+//! Besides the generic plan, a session keeps plans specialized to the input
+//! shapes it has seen (up to [`SHAPE_CACHE`]): with the symbolic dims known,
+//! shape chains fold to constants, and the nodes that did not change reuse the
+//! generic plan's kernels and pre-packed weights.
 
 use crate::model::{cpu_registry, Model, TensorInfo};
-use crate::options::SessionOptions;
+use crate::options::{OptimizationLevel, SessionOptions};
 use crate::plan::{Compiler, CpuEvaluator, Plan};
 use ronn_core::{Error, Result, Tensor, Value};
-use ronn_ir::{Dim, RunContext, ValueType};
-use std::collections::HashMap;
-use std::sync::Arc;
+use ronn_ir::{Dim, Graph, RunContext, ValueType};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// How many input-shape-specialized plans a session keeps.
+pub const SHAPE_CACHE: usize = 8;
+
+type ShapeKey = Vec<Vec<usize>>;
+
+#[derive(Default)]
+struct ShapeCache {
+    order: VecDeque<ShapeKey>,
+    plans: HashMap<ShapeKey, Arc<Plan>>,
+}
 
 /// A planned model. `Send + Sync`: call [`Session::run`] from many threads at once.
 pub struct Session {
-    plan: Plan,
+    base: Arc<Plan>,
+    graph: Graph,
+    specialize: bool,
+    cache: Mutex<ShapeCache>,
     pool: Arc<rayon::ThreadPool>,
     threads: usize,
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
-    /// Input name -> slot, for feeding.
-    input_slot: HashMap<String, usize>,
     constant_inputs: Vec<String>,
     options: SessionOptions,
 }
@@ -35,9 +52,7 @@ impl Outputs {
 
     /// The tensor named `name` (`NotFound` / `TypeMismatch` otherwise).
     pub fn tensor(&self, name: &str) -> Result<&Tensor> {
-        self.get(name)
-            .ok_or_else(|| Error::NotFound(format!("no output named '{name}'")))?
-            .as_tensor()
+        self.get(name).ok_or_else(|| Error::NotFound(format!("no output named '{name}'")))?.as_tensor()
     }
 
     /// Number of outputs.
@@ -64,16 +79,6 @@ impl IntoIterator for Outputs {
     }
 }
 
-impl std::ops::Index<&str> for Outputs {
-    type Output = Value;
-    fn index(&self, name: &str) -> &Value {
-        match self.get(name) {
-            Some(v) => v,
-            None => panic!("no output named '{name}'"),
-        }
-    }
-}
-
 impl Session {
     pub(crate) fn new(model: &Model, options: SessionOptions) -> Result<Session> {
         options.check_provider()?;
@@ -81,23 +86,34 @@ impl Session {
         let registry = cpu_registry();
         let mut graph = model.inner.graph.clone();
         ronn_optim::optimize(&mut graph, options.optimization_level, &CpuEvaluator { registry })?;
-        let compiler = Compiler { registry, num_threads: threads };
-        let plan = compiler.plan(&graph)?;
+        let compiler = Compiler { registry, num_threads: threads, reuse: None };
+        let base = Arc::new(compiler.plan(&graph)?);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("ronn-worker-{i}"))
             .build()
             .map_err(|e| Error::Internal(format!("cannot start {threads} threads: {e}")))?;
         let g = &model.inner.graph;
-        let input_slot = plan.input_names.iter().cloned().zip(plan.input_slots.iter().copied()).collect();
+        let symbolic_inputs = model.inputs().iter().any(|i| match &i.shape {
+            Some(s) => s.iter().any(|d| !matches!(d, Dim::Known(_))),
+            None => true,
+        });
+        let has_shape_ops = graph.nodes.iter().any(|n| n.op_type == "Shape" || n.op_type == "Size");
         Ok(Session {
-            plan,
+            base,
+            specialize: options.optimization_level >= OptimizationLevel::O1 && symbolic_inputs && has_shape_ops,
+            graph,
+            cache: Mutex::new(ShapeCache::default()),
             pool: Arc::new(pool),
             threads,
             inputs: model.inputs(),
             outputs: model.outputs(),
-            input_slot,
-            constant_inputs: g.inputs.iter().filter(|i| g.initializers.contains_key(&i.name)).map(|i| i.name.clone()).collect(),
+            constant_inputs: g
+                .inputs
+                .iter()
+                .filter(|i| g.initializers.contains_key(&i.name))
+                .map(|i| i.name.clone())
+                .collect(),
             options,
         })
     }
@@ -138,56 +154,102 @@ impl Session {
         K: AsRef<str>,
         V: Into<Value>,
     {
-        let mut feeds: Vec<(usize, Value)> = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
+        // Validate and order the feeds by the model's input order.
+        let mut fed: Vec<Option<Value>> = vec![None; self.inputs.len()];
         let mut bindings: HashMap<String, usize> = HashMap::new();
         for (k, v) in inputs {
             let name = k.as_ref();
             let v: Value = v.into();
-            let info = self.inputs.iter().find(|i| i.name == name).ok_or_else(|| {
+            let idx = self.inputs.iter().position(|i| i.name == name).ok_or_else(|| {
                 if self.constant_inputs.iter().any(|c| c == name) {
-                    Error::InvalidArgument(format!("input '{name}' is a constant (initializer) of this model and cannot be fed"))
+                    Error::InvalidArgument(format!(
+                        "input '{name}' is a constant (initializer) of this model and cannot be fed"
+                    ))
                 } else {
                     let names: Vec<&str> = self.inputs.iter().map(|i| i.name.as_str()).collect();
                     Error::NotFound(format!("the model has no input named '{name}'; its inputs are {names:?}"))
                 }
             })?;
-            if seen.contains(&info.name.as_str()) {
+            if fed[idx].is_some() {
                 return Err(Error::InvalidArgument(format!("input '{name}' is given twice")));
             }
-            seen.push(info.name.as_str());
-            check_input(info, &v, &mut bindings)?;
-            feeds.push((self.input_slot[&info.name], v));
+            check_input(&self.inputs[idx], &v, &mut bindings)?;
+            fed[idx] = Some(v);
         }
-        if let Some(missing) = self.inputs.iter().find(|i| !seen.contains(&i.name.as_str())) {
-            return Err(Error::InvalidArgument(format!(
-                "input '{}' ({}) is missing",
-                missing.name, missing.value_type
-            )));
+        let mut feeds: Vec<(String, Value)> = Vec::with_capacity(fed.len());
+        for (info, v) in self.inputs.iter().zip(fed) {
+            match v {
+                Some(v) => feeds.push((info.name.clone(), v)),
+                None => {
+                    return Err(Error::InvalidArgument(format!("input '{}' ({}) is missing", info.name, info.value_type)))
+                }
+            }
         }
-        let values = self.pool.install(|| self.plan.execute(&RunContext::new(self.threads), feeds))?;
-        Ok(Outputs { values: self.plan.output_names.iter().cloned().zip(values).collect() })
+        let plan = self.plan_for(&feeds)?;
+        let slots: Vec<(usize, Value)> = feeds
+            .into_iter()
+            .filter_map(|(name, v)| {
+                let k = plan.input_names.iter().position(|n| *n == name)?;
+                Some((plan.input_slots[k], v))
+            })
+            .collect();
+        let values = self.pool.install(|| plan.execute(&RunContext::new(self.threads), slots))?;
+        Ok(Outputs { values: plan.output_names.iter().cloned().zip(values).collect() })
+    }
+
+    /// The plan for these inputs' shapes: a cached specialized plan, or the generic one.
+    fn plan_for(&self, feeds: &[(String, Value)]) -> Result<Arc<Plan>> {
+        if !self.specialize {
+            return Ok(self.base.clone());
+        }
+        let key: ShapeKey = feeds
+            .iter()
+            .map(|(_, v)| match v {
+                Value::Tensor(t) => t.shape().to_vec(),
+                _ => vec![usize::MAX],
+            })
+            .collect();
+        if let Ok(c) = self.cache.lock() {
+            if let Some(p) = c.plans.get(&key) {
+                return Ok(p.clone());
+            }
+        }
+        let shapes: Vec<(String, Vec<usize>)> = feeds.iter().map(|(n, _)| n.clone()).zip(key.iter().cloned()).collect();
+        let registry = cpu_registry();
+        let plan = match ronn_optim::specialize(&self.graph, &shapes, &CpuEvaluator { registry })? {
+            Some(g) => {
+                let compiler = Compiler { registry, num_threads: self.threads, reuse: Some(&self.base.kernels) };
+                Arc::new(compiler.plan(&g)?)
+            }
+            None => self.base.clone(),
+        };
+        if let Ok(mut c) = self.cache.lock() {
+            if c.plans.len() >= SHAPE_CACHE {
+                if let Some(old) = c.order.pop_front() {
+                    c.plans.remove(&old);
+                }
+            }
+            c.order.push_back(key.clone());
+            c.plans.insert(key, plan.clone());
+        }
+        Ok(plan)
     }
 }
 
 /// Checks a fed value against the declared input type, binding symbolic dims.
 fn check_input(info: &TensorInfo, v: &Value, bindings: &mut HashMap<String, usize>) -> Result<()> {
     let name = &info.name;
-    let (dtype, shape) = match (&info.value_type, v) {
-        (ValueType::Tensor { dtype, shape }, Value::Tensor(t)) => (*dtype, (shape, t)),
+    let (dtype, dims, t) = match (&info.value_type, v) {
+        (ValueType::Tensor { dtype, shape }, Value::Tensor(t)) => (*dtype, shape, t),
         (ValueType::Tensor { .. }, other) => {
             return Err(Error::TypeMismatch(format!("input '{name}' must be a tensor, got a {}", other.kind())))
         }
         _ => return Ok(()),
     };
-    let (shape, t) = shape;
     if t.dtype() != dtype {
-        return Err(Error::TypeMismatch(format!(
-            "input '{name}' must be {dtype}, got {}",
-            t.dtype()
-        )));
+        return Err(Error::TypeMismatch(format!("input '{name}' must be {dtype}, got {}", t.dtype())));
     }
-    let Some(dims) = shape else { return Ok(()) };
+    let Some(dims) = dims else { return Ok(()) };
     let want = || dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
     if dims.len() != t.rank() {
         return Err(Error::ShapeMismatch(format!(
@@ -206,17 +268,17 @@ fn check_input(info: &TensorInfo, v: &Value, bindings: &mut HashMap<String, usiz
                     t.shape()
                 )))
             }
-            Dim::Symbolic(s) => {
-                if let Some(&b) = bindings.get(s) {
-                    if b != got {
-                        return Err(Error::ShapeMismatch(format!(
-                            "input '{name}' dim {i} ('{s}') is {got}, but another input set '{s}' to {b}"
-                        )));
-                    }
-                } else {
+            Dim::Symbolic(s) => match bindings.get(s) {
+                Some(&b) if b != got => {
+                    return Err(Error::ShapeMismatch(format!(
+                        "input '{name}' dim {i} ('{s}') is {got}, but another input set '{s}' to {b}"
+                    )))
+                }
+                Some(_) => {}
+                None => {
                     bindings.insert(s.clone(), got);
                 }
-            }
+            },
             _ => {}
         }
     }
