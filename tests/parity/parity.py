@@ -69,11 +69,16 @@ class Failure(Exception):
     pass
 
 
+def usage_error(msg: str) -> None:
+    print(f"parity: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
 def resolve_cli(arg: str | None) -> Path:
     raw = arg or os.environ.get("RONN_CLI")
     p = Path(raw) if raw else REPO / "target" / "release" / "ronn"
     if not p.exists():
-        sys.exit(f"parity: no RONN binary at {p} (build it with `cargo build --release -p ronn-cli`, "
+        usage_error(f"no RONN binary at {p} (build it with `cargo build --release -p ronn-cli`, "
                  f"or pass --cli / set RONN_CLI)")
     return p.resolve()
 
@@ -206,7 +211,7 @@ def check_light(model: Path, cli: Path, timeout: float, keep: Path | None) -> st
 
 def model_dirs(root: Path, only: list[str] | None) -> list[Path]:
     if not root.is_dir():
-        sys.exit(f"parity: {root} is not a folder")
+        usage_error(f"{root} is not a folder")
     index = root / "index.json"
     if index.exists():  # make_models.py's order
         names = [n for n in json.loads(index.read_text()).get("models", []) if (root / n / "meta.json").exists()]
@@ -218,7 +223,7 @@ def model_dirs(root: Path, only: list[str] | None) -> list[Path]:
     if only:
         unknown = [n for n in only if n not in names]
         if unknown:
-            sys.exit(f"parity: no model {unknown} in {root} (has: {', '.join(names) or 'none'})")
+            usage_error(f"no model {unknown} in {root} (has: {', '.join(names) or 'none'})")
         names = [n for n in names if n in only]
     return [root / n for n in names]
 
@@ -249,10 +254,10 @@ def main() -> int:
             wanted = {m.strip() for m in args.models.split(",")}
             light = [m for m in light if m.stem in wanted or m.stem[len("light_"):] in wanted]
         if not light:
-            sys.exit(f"parity: no light_*.onnx in {LIGHT_DIR}")
+            usage_error(f"no light_*.onnx in {LIGHT_DIR}")
         jobs += [(f"onnx-wheel/{m.stem}", check_light, m) for m in light]
     if not jobs:
-        sys.exit("parity: no model to run")
+        usage_error("no model to run")
 
     print(f"parity: {len(jobs)} model(s), {cli}", flush=True)
     passed = failed = 0
