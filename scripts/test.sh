@@ -35,8 +35,9 @@ step "parity with ONNX Runtime"
 $PY tests/parity/parity.py tests/models --cli target/release/ronn
 $PY tests/parity/parity.py --light --cli target/release/ronn
 
-step "README main command"
+step "README main command and the Rust example"
 target/release/ronn run
+cargo run --release --quiet -p ronn --example quickstart -- crates/ronn-cli/assets/digits.onnx
 
 echo
 echo "scripts/test.sh: all steps passed"
