@@ -25,22 +25,36 @@ usage: scripts/make_digits_model.py [--out DIR] [--check-only]
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _use_repo_venv() -> None:
+    """Re-run this script under the repo's .venv/bin/python (scripts/setup-python.sh) when started by another one."""
+    py = REPO / ".venv" / "bin" / "python"
+    if os.environ.get("RONN_VENV_REEXEC") or not py.exists():
+        return
+    if Path(sys.prefix).resolve() != (REPO / ".venv").resolve():
+        os.environ["RONN_VENV_REEXEC"] = "1"
+        os.execv(str(py), [str(py), *sys.argv])
+
+
+_use_repo_venv()
 
 # single-threaded BLAS before numpy loads, so training is bit-reproducible
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "crates" / "ronn-cli" / "assets"
 SEED = 0
 N_SAMPLES = 16

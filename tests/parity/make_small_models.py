@@ -44,21 +44,36 @@ Deterministic: weights and inputs come from numpy generators seeded by (SEED, cr
 """
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
-import math
-import shutil
+import os
 import sys
-import zlib
-from collections import Counter
 from pathlib import Path
 
-import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
-
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _use_repo_venv() -> None:
+    """Re-run this script under the repo's .venv/bin/python (scripts/setup-python.sh) when started by another one."""
+    py = REPO / ".venv" / "bin" / "python"
+    if os.environ.get("RONN_VENV_REEXEC") or not py.exists():
+        return
+    if Path(sys.prefix).resolve() != (REPO / ".venv").resolve():
+        os.environ["RONN_VENV_REEXEC"] = "1"
+        os.execv(str(py), [str(py), *sys.argv])
+
+
+_use_repo_venv()
+
+import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import shutil  # noqa: E402
+import zlib  # noqa: E402
+from collections import Counter  # noqa: E402
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 SEED = 0
 OPSET = 17
 IR_VERSION = 8
@@ -553,7 +568,8 @@ def numpy_cnn(P, f):
 
     def bn(t, p):
         sc = P[p + ".weight"] / np.sqrt(P[p + ".running_var"] + 1e-5)
-        return (t - P[p + ".running_mean"][None, :, None, None]) * sc[None, :, None, None] + P[p + ".bias"][None, :, None, None]
+        c = (slice(None), None, None)  # per-channel broadcast over H, W
+        return (t - P[p + ".running_mean"][c]) * sc[c] + P[p + ".bias"][c]
 
     y = np.maximum(bn(conv3x3(x, P["features.0.weight"], P["features.0.bias"]), "features.1"), 0)
     n, c, hh, ww = y.shape

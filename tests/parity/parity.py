@@ -38,10 +38,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _use_repo_venv() -> None:
     py = REPO / ".venv" / "bin" / "python"
-    if os.environ.get("RONN_PARITY_REEXEC") or not py.exists():
+    if os.environ.get("RONN_VENV_REEXEC") or not py.exists():
         return
     if Path(sys.prefix).resolve() != (REPO / ".venv").resolve():
-        os.environ["RONN_PARITY_REEXEC"] = "1"
+        os.environ["RONN_VENV_REEXEC"] = "1"
         os.execv(str(py), [str(py), *sys.argv])
 
 
@@ -108,7 +108,9 @@ def run_cli(cli: Path, model: Path, inputs: list[tuple[str, Path]], n_out: int, 
         npy = out_dir / f"{out_names[k]}.npy"
         if npy.exists():  # the CLI's .npy copy must hold the same tensor
             alt = np.load(npy)
-            if alt.shape != arr.shape or alt.dtype != arr.dtype or not np.array_equal(alt, arr, equal_nan=arr.dtype.kind in "fc"):
+            same = alt.shape == arr.shape and alt.dtype == arr.dtype and np.array_equal(
+                alt, arr, equal_nan=arr.dtype.kind in "fc")
+            if not same:
                 raise Failure(f"{npy.name} and {f.name} differ")
         got.append(arr)
     return got
