@@ -896,6 +896,17 @@ fn scan_core<A: RVal>(x: &[A], outer: usize, r: usize, inner: usize, prod: bool,
     }
     let f = |(oi, o): (usize, &mut [A])| {
         let xb = &x[oi * r * inner..(oi + 1) * r * inner];
+        if inner == 1 {
+            let mut acc = id;
+            for step in 0..r {
+                let j = if reverse { r - 1 - step } else { step };
+                let prev = acc;
+                acc = if prod { acc.mul(xb[j]) } else { acc.add(xb[j]) };
+                o[j] = if exclusive { prev } else { acc };
+            }
+            return;
+        }
+        // One accumulator row per outer index (amortized over r * inner elements).
         let mut acc = vec![id; inner];
         for step in 0..r {
             let j = if reverse { r - 1 - step } else { step };

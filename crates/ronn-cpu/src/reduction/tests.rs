@@ -239,3 +239,14 @@ fn cumsum_cumprod() {
     assert_eq!(run_node(&cum("CumSum", 0, 0), vec![x2.clone(), ti(&[2])]).unwrap_err().code(), ErrorCode::InvalidArgument);
     assert!(run_node(&cum("CumSum", 0, 0), vec![x2, Tensor::scalar(0.5f32)]).is_err());
 }
+
+#[test]
+fn reduce_scalar_input() {
+    let n = node("ReduceMean", 18, 1).with_attr("keepdims", Attribute::Int(0));
+    let y = &run_node(&n, vec![Tensor::scalar(2.5f32)]).unwrap()[0];
+    assert_eq!(y.shape(), &[] as &[usize]);
+    assert_close(y.as_slice::<f32>().unwrap(), &[2.5]);
+    let n = node("ReduceL2", 11, 1);
+    let y = &run_node(&n, vec![Tensor::scalar(-3.0f64)]).unwrap()[0];
+    assert_eq!(y.as_slice::<f64>().unwrap(), &[3.0]);
+}
