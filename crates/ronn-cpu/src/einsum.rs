@@ -365,12 +365,32 @@ fn two_operand<A: Num>(p: &Plan, xs: &[Vec<A>], shapes: &[&[usize]]) -> Option<V
     let sa = label_strides(p, 0, shapes[0]);
     let sb = label_strides(p, 1, shapes[1]);
     let order_a: Vec<usize> = batch.iter().chain(&m).chain(&k).copied().collect();
-    let order_b: Vec<usize> = batch.iter().chain(&n).chain(&k).copied().collect();
+    // Wide outputs: B packed [batch, K, N] and rows of C built by axpy (vectorizes
+    // over N); narrow ones: B packed [batch, N, K] and dot products.
+    let axpy = nn >= 8;
+    let order_b: Vec<usize> =
+        if axpy { batch.iter().chain(&k).chain(&n) } else { batch.iter().chain(&n).chain(&k) }.copied().collect();
     let pa = pack(&xs[0], &sa, &order_a, &p.size);
     let pb = pack(&xs[1], &sb, &order_b, &p.size);
     // C as [batch, m, n]
     let mut c = vec![A::ZERO; nb * nm * nn];
-    if !c.is_empty() && nk > 0 {
+    if !c.is_empty() && nk > 0 && axpy {
+        let f = |(row, dst): (usize, &mut [A])| {
+            let (bi, mi) = (row / nm, row % nm);
+            let ar = &pa[(bi * nm + mi) * nk..(bi * nm + mi + 1) * nk];
+            for (ki, &a) in ar.iter().enumerate() {
+                let br = &pb[(bi * nk + ki) * nn..(bi * nk + ki + 1) * nn];
+                for (d, &b) in dst.iter_mut().zip(br) {
+                    *d = d.add(a.mul(b));
+                }
+            }
+        };
+        if nb * nm * nn * nk >= PAR_MIN {
+            c.par_chunks_mut(nn).enumerate().for_each(f);
+        } else {
+            c.chunks_mut(nn).enumerate().for_each(f);
+        }
+    } else if !c.is_empty() && nk > 0 {
         let f = |(row, dst): (usize, &mut [A])| {
             let (bi, mi) = (row / nm, row % nm);
             let ar = &pa[(bi * nm + mi) * nk..(bi * nm + mi + 1) * nk];

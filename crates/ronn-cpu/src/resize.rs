@@ -477,7 +477,9 @@ fn resample_axis<F: Fl>(x: &[F], shape: &[usize], d: usize, p: &AxisPlan, extrap
             }
             let taps = &p.idx[j * n..(j + 1) * n];
             let ws = &w[j * n..(j + 1) * n];
-            if inner == 1 {
+            if inner == 1 && n == 2 {
+                drow[0] = src[taps[0]] * ws[0] + src[taps[1]] * ws[1];
+            } else if inner == 1 {
                 let mut acc = F::default();
                 for (&i, &c) in taps.iter().zip(ws) {
                     acc = acc + src[i] * c;

@@ -31,6 +31,46 @@ fn cmp_nan_last<T: Element>(a: T, b: T) -> Ordering {
     }
 }
 
+/// Leaves in `v` the `k` elements of `it` that sort first under `cmp` (unordered).
+/// `better(e, root)` must equal `cmp(e, root) == Less` for every later element
+/// (it is a cheaper test the caller can give, e.g. using that indices increase).
+fn heap_top_k<E: Copy, C: Fn(&E, &E) -> Ordering, B: Fn(&E, &E) -> bool>(
+    v: &mut Vec<E>,
+    k: usize,
+    mut it: impl Iterator<Item = E>,
+    cmp: &C,
+    better: B,
+) {
+    v.clear();
+    v.extend(it.by_ref().take(k));
+    // Max-heap (under `cmp`) over v[..k]: the root is the worst of the kept ones.
+    let sift = |h: &mut [E], mut i: usize| loop {
+        let l = 2 * i + 1;
+        if l >= h.len() {
+            break;
+        }
+        let mut c = l;
+        if l + 1 < h.len() && cmp(&h[l + 1], &h[l]) == Ordering::Greater {
+            c = l + 1;
+        }
+        if cmp(&h[c], &h[i]) == Ordering::Greater {
+            h.swap(c, i);
+            i = c;
+        } else {
+            break;
+        }
+    };
+    for i in (0..k / 2).rev() {
+        sift(&mut v[..k], i);
+    }
+    for e in it {
+        if better(&e, &v[0]) {
+            v[0] = e;
+            sift(&mut v[..k], 0);
+        }
+    }
+}
+
 /// Top-k along the middle axis of [outer, r, inner]; returns values and indices
 /// laid out as [outer, k, inner].
 fn topk_core<T: Element>(x: &[T], outer: usize, r: usize, inner: usize, k: usize, largest: bool) -> (Vec<T>, Vec<i64>) {
@@ -44,14 +84,33 @@ fn topk_core<T: Element>(x: &[T], outer: usize, r: usize, inner: usize, k: usize
     let line = |l: usize, vd: &mut [T], id: &mut [i64], buf: &mut Vec<(T, u32)>| {
         let (o, i) = (l / inner, l % inner);
         let base = o * r * inner + i;
-        buf.clear();
-        buf.extend((0..r).map(|j| (x[base + j * inner], j as u32)));
         let cmp = |a: &(T, u32), b: &(T, u32)| {
             let c = if largest { cmp_nan_last(b.0, a.0) } else { cmp_nan_last(a.0, b.0) };
             c.then(a.1.cmp(&b.1))
         };
-        if k < r {
-            buf.select_nth_unstable_by(k - 1, cmp);
+        let items = (0..r).map(|j| (x[base + j * inner], j as u32));
+        if k * 16 <= r {
+            // Small k: keep the k best in a heap whose root is the worst kept one;
+            // most elements are rejected with one comparison.
+            // Later items have larger indices, so a tie never beats the root.
+            #[allow(clippy::eq_op)]
+            let better = |e: &(T, u32), root: &(T, u32)| {
+                let (x, w) = (e.0, root.0);
+                if x != x || w != w {
+                    cmp(e, root) == Ordering::Less
+                } else if largest {
+                    x > w
+                } else {
+                    x < w
+                }
+            };
+            heap_top_k(buf, k, items, &cmp, better);
+        } else {
+            buf.clear();
+            buf.extend(items);
+            if k < r {
+                buf.select_nth_unstable_by(k - 1, cmp);
+            }
         }
         let head = &mut buf[..k];
         head.sort_unstable_by(cmp);
@@ -207,6 +266,31 @@ mod tests {
         assert_eq!(run_node(&node(2, 1), vec![x.clone(), k(1)]).unwrap_err().code(), ErrorCode::InvalidArgument);
         let kf = Tensor::from_vec(vec![1], vec![1f32]).unwrap();
         assert_eq!(run_node(&node(1, 1), vec![x, kf]).unwrap_err().code(), ErrorCode::TypeMismatch);
+    }
+
+    #[test]
+    fn small_k_heap_path_keeps_tie_order() {
+        // 40 elements, k = 2 (heap path): values repeat every 5, ties by lower index.
+        let v: Vec<f32> = (0..40).map(|i| (i % 5) as f32).collect();
+        let x = Tensor::from_vec(vec![40], v).unwrap();
+        let out = run_node(&node(0, 1), vec![x.clone(), k(2)]).unwrap();
+        assert_close(out[0].as_slice::<f32>().unwrap(), &[4., 4.]);
+        assert_eq!(out[1].as_slice::<i64>().unwrap(), &[4, 9]);
+        let out = run_node(&node(0, 0), vec![x, k(2)]).unwrap();
+        assert_close(out[0].as_slice::<f32>().unwrap(), &[0., 0.]);
+        assert_eq!(out[1].as_slice::<i64>().unwrap(), &[0, 5]);
+    }
+
+    #[test]
+    fn heap_path_with_nans() {
+        let mut v: Vec<f32> = (0..40).map(|i| i as f32).collect();
+        v[3] = f32::NAN;
+        let x = Tensor::from_vec(vec![40], v).unwrap();
+        let out = run_node(&node(0, 1), vec![x.clone(), k(2)]).unwrap();
+        assert!(out[0].as_slice::<f32>().unwrap()[0].is_nan());
+        assert_eq!(out[1].as_slice::<i64>().unwrap(), &[3, 39]);
+        let out = run_node(&node(0, 0), vec![x, k(2)]).unwrap();
+        assert_eq!(out[1].as_slice::<i64>().unwrap(), &[0, 1]);
     }
 
     #[test]
