@@ -18,6 +18,9 @@ use ronn_ir::{BuildCtx, Kernel, KernelRegistry};
 const PAR_MIN: usize = 1 << 14;
 /// Label ids: 0..128 are ASCII letters; ellipsis dims get 128 + i.
 const ELL_BASE: usize = 128;
+/// Register tile of the batched-matmul path: MR rows x NR columns of the output.
+const MR: usize = 4;
+const NR: usize = 8;
 
 /// A parsed equation: labels of each input term and of the output.
 #[derive(Debug, Clone)]
@@ -375,20 +378,67 @@ fn two_operand<A: Num>(p: &Plan, xs: &[Vec<A>], shapes: &[&[usize]]) -> Option<V
     // C as [batch, m, n]
     let mut c = vec![A::ZERO; nb * nm * nn];
     if !c.is_empty() && nk > 0 && axpy {
-        let f = |(row, dst): (usize, &mut [A])| {
-            let (bi, mi) = (row / nm, row % nm);
-            let ar = &pa[(bi * nm + mi) * nk..(bi * nm + mi + 1) * nk];
-            for (ki, &a) in ar.iter().enumerate() {
-                let br = &pb[(bi * nk + ki) * nn..(bi * nk + ki + 1) * nn];
-                for (d, &b) in dst.iter_mut().zip(br) {
-                    *d = d.add(a.mul(b));
+        // Blocks of MR rows of C (within one batch): MR x NR register tiles over
+        // all of K, axpy rows for the leftovers.
+        let rows_per = if nm >= MR { MR } else { 1 };
+        let blocks_per_batch = nm.div_ceil(rows_per);
+        let f = |(blk, dst): (usize, &mut [A])| {
+            let (bi, m0) = (blk / blocks_per_batch, (blk % blocks_per_batch) * rows_per);
+            let rows = dst.len() / nn;
+            let a_of = |r: usize| &pa[(bi * nm + m0 + r) * nk..(bi * nm + m0 + r + 1) * nk];
+            let b_batch = &pb[bi * nk * nn..(bi + 1) * nk * nn];
+            let mut n0 = 0;
+            if rows == MR {
+                let (a0, a1, a2, a3) = (a_of(0), a_of(1), a_of(2), a_of(3));
+                while n0 + NR <= nn {
+                    let mut acc = [[A::ZERO; NR]; MR];
+                    for kk in 0..nk {
+                        let b: &[A; NR] = match b_batch[kk * nn + n0..kk * nn + n0 + NR].try_into() {
+                            Ok(b) => b,
+                            Err(_) => return,
+                        };
+                        let av = [a0[kk], a1[kk], a2[kk], a3[kk]];
+                        for r in 0..MR {
+                            for cc in 0..NR {
+                                acc[r][cc] = acc[r][cc].add(av[r].mul(b[cc]));
+                            }
+                        }
+                    }
+                    for (r, acc_r) in acc.iter().enumerate() {
+                        dst[r * nn + n0..r * nn + n0 + NR].copy_from_slice(acc_r);
+                    }
+                    n0 += NR;
+                }
+            }
+            for r in 0..rows {
+                let ar = a_of(r);
+                let drow = &mut dst[r * nn + n0..(r + 1) * nn];
+                for (ki, &a) in ar.iter().enumerate() {
+                    let br = &b_batch[ki * nn + n0..(ki + 1) * nn];
+                    for (d, &b) in drow.iter_mut().zip(br) {
+                        *d = d.add(a.mul(b));
+                    }
                 }
             }
         };
-        if nb * nm * nn * nk >= PAR_MIN {
-            c.par_chunks_mut(nn).enumerate().for_each(f);
+        // Chunks of rows_per rows, never straddling batches (rows_per divides nm or is 1).
+        if rows_per == MR && nm % MR != 0 {
+            // Split each batch's rows into MR-row blocks by hand.
+            let mut parts: Vec<(usize, &mut [A])> = Vec::new();
+            for (bi, bc) in c.chunks_mut(nm * nn).enumerate() {
+                for (j, ch) in bc.chunks_mut(MR * nn).enumerate() {
+                    parts.push((bi * blocks_per_batch + j, ch));
+                }
+            }
+            if nb * nm * nn * nk >= PAR_MIN {
+                parts.into_par_iter().for_each(f);
+            } else {
+                parts.into_iter().for_each(f);
+            }
+        } else if nb * nm * nn * nk >= PAR_MIN {
+            c.par_chunks_mut(rows_per * nn).enumerate().for_each(f);
         } else {
-            c.chunks_mut(nn).enumerate().for_each(f);
+            c.chunks_mut(rows_per * nn).enumerate().for_each(f);
         }
     } else if !c.is_empty() && nk > 0 {
         let f = |(row, dst): (usize, &mut [A])| {

@@ -167,3 +167,23 @@ fn large_batched_matmul_matches_naive() {
     }
     assert_close(y.as_slice::<f32>().unwrap(), &want);
 }
+
+#[test]
+fn tiled_path_with_leftover_rows_and_cols() {
+    // m = 6 (one 4-row tile + 2 rows), n = 19 (two 8-col tiles + 3), k = 5, batch 2.
+    let (b, m, k, n) = (2usize, 6usize, 5usize, 19usize);
+    let av: Vec<f32> = (0..b * m * k).map(|i| ((i * 7 % 13) as f32) - 6.0).collect();
+    let bv: Vec<f32> = (0..b * k * n).map(|i| ((i * 5 % 9) as f32) - 4.0).collect();
+    let a = Tensor::from_vec(vec![b, m, k], av.clone()).unwrap();
+    let bt = Tensor::from_vec(vec![b, k, n], bv.clone()).unwrap();
+    let y = &run_node(&node("bmk,bkn->bmn", 2), vec![a, bt]).unwrap()[0];
+    let mut want = vec![0f32; b * m * n];
+    for bi in 0..b {
+        for mi in 0..m {
+            for ni in 0..n {
+                want[(bi * m + mi) * n + ni] = (0..k).map(|ki| av[(bi * m + mi) * k + ki] * bv[(bi * k + ki) * n + ni]).sum();
+            }
+        }
+    }
+    assert_close(y.as_slice::<f32>().unwrap(), &want);
+}
