@@ -701,7 +701,7 @@ struct ReduceAttrs {
     kind: Kind,
     keepdims: bool,
     noop_empty: bool,
-    /// Axes from the attribute (older opsets); `None` = from input 1 / all.
+    /// Axes from the attribute (older opsets, or a fallback when input 1 is absent).
     attr_axes: Option<Vec<i64>>,
     axes_input: bool,
 }
@@ -741,17 +741,16 @@ fn make_reduce(ctx: &BuildCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
     let axes_input = node.opset >= input_since;
     let keepdims = node.attr_i_or("keepdims", 1)? != 0;
     let noop_empty = node.attr_i_or("noop_with_empty_axes", 0)? != 0;
-    let attr_axes = if axes_input { None } else { node.attr_ints("axes")? };
-    if axes_input && node.has_attr("axes") {
-        return Err(node.unsupported(format!("'axes' is an input from opset {input_since}, not an attribute")));
-    }
+    // From opset 13/18 `axes` is an input; a leftover attribute (some exporters
+    // write one) is used only when the input is absent.
+    let attr_axes = node.attr_ints("axes")?;
     let a = ReduceAttrs { kind, keepdims, noop_empty, attr_axes, axes_input };
     kernel(move |_, inputs| {
         let x = input(inputs, 0)?;
         let axes = if a.axes_input {
             match opt_input(inputs, 1)? {
                 Some(t) => Some(ints_of(t)?),
-                None => None,
+                None => a.attr_axes.clone(),
             }
         } else {
             a.attr_axes.clone()
