@@ -485,6 +485,13 @@ fn resample_axis<F: Fl>(x: &[F], shape: &[usize], d: usize, p: &AxisPlan, extrap
                     acc = acc + src[i] * c;
                 }
                 drow[0] = acc;
+            } else if n == 2 {
+                let (w0, w1) = (ws[0], ws[1]);
+                let s0 = &src[taps[0] * inner..(taps[0] + 1) * inner];
+                let s1 = &src[taps[1] * inner..(taps[1] + 1) * inner];
+                for ((v, &a), &b) in drow.iter_mut().zip(s0).zip(s1) {
+                    *v = a * w0 + b * w1;
+                }
             } else {
                 drow.iter_mut().for_each(|v| *v = F::default());
                 for (&i, &c) in taps.iter().zip(ws) {
@@ -504,15 +511,17 @@ fn resample_axis<F: Fl>(x: &[F], shape: &[usize], d: usize, p: &AxisPlan, extrap
     out
 }
 
-fn interpolate<F: Fl>(mut v: Vec<F>, shape: &[usize], plans: &[Option<AxisPlan>], order: &[usize], extrap: f64) -> Vec<F> {
+fn interpolate<F: Fl>(x: &[F], shape: &[usize], plans: &[Option<AxisPlan>], order: &[usize], extrap: f64) -> Vec<F> {
     let mut cur = shape.to_vec();
+    let mut v: Option<Vec<F>> = None;
     for &d in order {
         if let Some(p) = &plans[d] {
-            v = resample_axis(&v, &cur, d, p, F::of(extrap));
+            let next = resample_axis(v.as_deref().unwrap_or(x), &cur, d, p, F::of(extrap));
+            v = Some(next);
             cur[d] = p.out_w;
         }
     }
-    v
+    v.unwrap_or_else(|| x.to_vec())
 }
 
 fn resize(a: &Attrs, x: &Tensor, roi: Option<Vec<f64>>, scales: Option<Vec<f64>>, sizes: Option<Vec<i64>>) -> Result<Tensor> {
@@ -580,20 +589,20 @@ fn resize(a: &Attrs, x: &Tensor, roi: Option<Vec<f64>>, scales: Option<Vec<f64>>
     });
     match x.dtype() {
         DType::Float32 => {
-            let v = interpolate(x.as_slice::<f32>()?.to_vec(), shape, &plans, &fast, ex);
+            let v = interpolate(x.as_slice::<f32>()?, shape, &plans, &fast, ex);
             Tensor::from_vec(out_shape, v)
         }
         DType::Float64 => {
-            let v = interpolate(x.as_slice::<f64>()?.to_vec(), shape, &plans, &axes, ex);
+            let v = interpolate(x.as_slice::<f64>()?, shape, &plans, &axes, ex);
             Tensor::from_vec(out_shape, v)
         }
         d @ (DType::Float16 | DType::BFloat16) => {
             let v: Vec<f32> = x.to_f64_vec()?.into_iter().map(|v| v as f32).collect();
-            Tensor::from_vec(out_shape, interpolate(v, shape, &plans, &fast, ex))?.cast(d)
+            Tensor::from_vec(out_shape, interpolate(&v, shape, &plans, &fast, ex))?.cast(d)
         }
         d if d.is_int() => {
             // f64, as the reference computes, so halves round the same way.
-            let v = interpolate(x.to_f64_vec()?, shape, &plans, &axes, ex);
+            let v = interpolate(&x.to_f64_vec()?, shape, &plans, &axes, ex);
             ronn_core::dispatch_int!(d, T => Tensor::from_vec(out_shape, v.into_iter().map(|f| T::from_f64(f.round_ties_even())).collect::<Vec<T>>()),
                 _ => Err(Error::TypeMismatch(format!("unexpected element type {d}"))))
         }
