@@ -34,7 +34,7 @@ pub struct OnnxModel {
 }
 
 /// The newest ai.onnx opset of onnx 1.23.2; newer imports are refused.
-pub const MAX_ONNX_OPSET: i64 = 25;
+pub const MAX_ONNX_OPSET: i64 = 28;
 
 /// Loads a model file; external data is resolved against its folder.
 pub fn load_model(path: &Path) -> Result<OnnxModel> {

@@ -180,6 +180,10 @@ impl Session {
         for (info, v) in self.inputs.iter().zip(fed) {
             match v {
                 Some(v) => feeds.push((info.name.clone(), v)),
+                // An optional input left out is an empty optional.
+                None if matches!(info.value_type, ValueType::Optional(_)) => {
+                    feeds.push((info.name.clone(), Value::Optional(None)))
+                }
                 None => {
                     return Err(Error::InvalidArgument(format!("input '{}' ({}) is missing", info.name, info.value_type)))
                 }
