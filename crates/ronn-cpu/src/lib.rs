@@ -29,6 +29,7 @@ pub mod reduction;
 pub mod topk;
 pub mod einsum;
 pub mod resize;
+pub mod rnn;
 pub mod control;
 pub mod sequence;
 
@@ -58,6 +59,7 @@ pub fn registry() -> KernelRegistry {
     topk::register(&mut r);
     einsum::register(&mut r);
     resize::register(&mut r);
+    rnn::register(&mut r);
     control::register(&mut r);
     sequence::register(&mut r);
     r
