@@ -13,6 +13,7 @@ pub mod math;
 pub mod activation;
 pub mod logic;
 pub mod loss;
+pub mod attention;
 pub mod cast;
 pub mod shape;
 pub mod indexing;
@@ -43,6 +44,7 @@ pub fn registry() -> KernelRegistry {
     activation::register(&mut r);
     logic::register(&mut r);
     loss::register(&mut r);
+    attention::register(&mut r);
     cast::register(&mut r);
     shape::register(&mut r);
     indexing::register(&mut r);
