@@ -88,7 +88,12 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     let name = a.model.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "embedded digit classifier".into());
     println!("model:      {name}");
-    println!("threads:    {}  opt level: {:?}  provider: {}", session.num_threads(), session.options().optimization_level, a.session.provider);
+    println!(
+        "threads:    {}  opt level: {:?}  provider: {}",
+        session.num_threads(),
+        session.options().optimization_level,
+        a.session.provider
+    );
     println!("load:       {load_ms:.1} ms   session creation: {session_ms:.1} ms");
     println!("runs:       {} in {wall:.2} s (after {} warm-up)", times.len(), a.warmup);
     println!(

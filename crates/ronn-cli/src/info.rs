@@ -19,11 +19,8 @@ pub fn info(path: &Path) -> Result<()> {
     let (p, v) = m.producer();
     println!("producer:  {} {}", if p.is_empty() { "(unknown)" } else { p }, v);
     println!("ir:        {}", m.ir_version());
-    let opsets: Vec<String> = m
-        .opsets()
-        .iter()
-        .map(|(d, v)| format!("{} {v}", if d.is_empty() { "ai.onnx" } else { d }))
-        .collect();
+    let opsets: Vec<String> =
+        m.opsets().iter().map(|(d, v)| format!("{} {v}", if d.is_empty() { "ai.onnx" } else { d })).collect();
     println!("opsets:    {}", opsets.join(", "));
     println!("inputs:");
     for i in m.inputs() {

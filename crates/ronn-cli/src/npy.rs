@@ -11,7 +11,9 @@ fn io(e: impl std::fmt::Display) -> Error {
 pub fn read(bytes: &[u8]) -> Result<Tensor> {
     let f = npyz::NpyFile::new(bytes).map_err(io)?;
     if f.order() == npyz::Order::Fortran {
-        return Err(Error::InvalidArgument("Fortran-order .npy files are not supported; save with np.ascontiguousarray".into()));
+        return Err(Error::InvalidArgument(
+            "Fortran-order .npy files are not supported; save with np.ascontiguousarray".into(),
+        ));
     }
     let shape: Vec<usize> = f.shape().iter().map(|&d| d as usize).collect();
     let descr = match f.dtype() {

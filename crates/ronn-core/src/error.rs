@@ -153,9 +153,10 @@ pub enum Error {
 fn summarize(list: &[Unsupported]) -> String {
     let mut groups: Vec<(&Unsupported, usize)> = Vec::new();
     for u in list {
-        match groups.iter_mut().find(|(g, _)| {
-            g.op_type == u.op_type && g.domain == u.domain && g.opset == u.opset && g.reason == u.reason
-        }) {
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.op_type == u.op_type && g.domain == u.domain && g.opset == u.opset && g.reason == u.reason)
+        {
             Some((_, n)) => *n += 1,
             None => groups.push((u, 1)),
         }

@@ -62,7 +62,8 @@ fn to4(t: &Tensor, heads: Option<usize>, what: &str) -> Result<(Vec<usize>, Vec<
     let v = t.to_f64_vec()?;
     match t.shape() {
         &[b, s, hid] => {
-            let h = heads.ok_or_else(|| Error::InvalidArgument(format!("3-D {what} needs q_num_heads and kv_num_heads")))?;
+            let h = heads
+                .ok_or_else(|| Error::InvalidArgument(format!("3-D {what} needs q_num_heads and kv_num_heads")))?;
             if hid % h != 0 {
                 return Err(Error::ShapeMismatch(format!("{what} hidden size {hid} is not a multiple of {h} heads")));
             }
@@ -249,7 +250,8 @@ fn attention<T: Element>(a: &Attrs, inputs: &[Option<&ronn_core::Value>]) -> Res
     } else {
         (vec![b, hq, sq, dv], y)
     };
-    let mk = |shape: Vec<usize>, v: Vec<f64>| Tensor::from_vec(shape, v.into_iter().map(T::from_f64).collect::<Vec<T>>());
+    let mk =
+        |shape: Vec<usize>, v: Vec<f64>| Tensor::from_vec(shape, v.into_iter().map(T::from_f64).collect::<Vec<T>>());
     outputs(vec![mk(y.0, y.1)?, mk(ks, k)?, mk(vs, v)?, mk(vec![b, hq, sq, skv], qk_out)?])
 }
 

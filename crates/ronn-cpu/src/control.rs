@@ -107,7 +107,10 @@ fn build_loop(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
                 scans = vec![Vec::new(); rest.len()];
             }
             for (k, v) in rest.into_iter().enumerate() {
-                scans.get_mut(k).ok_or_else(|| Error::InvalidModel("Loop body output count changed".into()))?.push(v.into_tensor()?);
+                scans
+                    .get_mut(k)
+                    .ok_or_else(|| Error::InvalidModel("Loop body output count changed".into()))?
+                    .push(v.into_tensor()?);
             }
             i += 1;
         }
@@ -135,7 +138,14 @@ fn build_scan(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let names = node.implicit_inputs.clone();
     kernel(move |rc, inputs| {
         let states: Vec<Value> = (0..n_state)
-            .map(|k| inputs.get(k).copied().flatten().cloned().ok_or_else(|| Error::InvalidArgument(format!("Scan state {k} is missing"))))
+            .map(|k| {
+                inputs
+                    .get(k)
+                    .copied()
+                    .flatten()
+                    .cloned()
+                    .ok_or_else(|| Error::InvalidArgument(format!("Scan state {k} is missing")))
+            })
             .collect::<Result<_>>()?;
         let scan_in: Vec<&Tensor> = (0..m).map(|k| input(inputs, n_state + k)).collect::<Result<_>>()?;
         let axes: Vec<usize> = scan_in
@@ -172,7 +182,10 @@ fn build_scan(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
                 scans = vec![Vec::new(); rest.len()];
             }
             for (k, v) in rest.into_iter().enumerate() {
-                scans.get_mut(k).ok_or_else(|| Error::InvalidModel("Scan body output count changed".into()))?.push(v.into_tensor()?);
+                scans
+                    .get_mut(k)
+                    .ok_or_else(|| Error::InvalidModel("Scan body output count changed".into()))?
+                    .push(v.into_tensor()?);
             }
         }
         let mut out = states;

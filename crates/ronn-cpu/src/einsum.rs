@@ -152,7 +152,10 @@ fn resolve(eq: &Equation, shapes: &[&[usize]]) -> Result<Plan> {
                             )));
                         }
                         if v.contains(&id) {
-                            return Err(Error::InvalidArgument(format!("einsum output repeats label '{}'", *c as char)));
+                            return Err(Error::InvalidArgument(format!(
+                                "einsum output repeats label '{}'",
+                                *c as char
+                            )));
                         }
                         v.push(id);
                     }
@@ -493,10 +496,8 @@ fn run(eq: &Equation, ts: &[&Tensor]) -> Result<Tensor> {
     let out_shape: Vec<usize> = p.out_labels.iter().map(|&l| p.size[l]).collect();
     macro_rules! via {
         ($A:ty, $T:ty, $to:expr, $back:expr) => {{
-            let xs: Vec<Vec<$A>> = ts
-                .iter()
-                .map(|t| Ok(t.as_slice::<$T>()?.iter().map(|&v| $to(v)).collect()))
-                .collect::<Result<_>>()?;
+            let xs: Vec<Vec<$A>> =
+                ts.iter().map(|t| Ok(t.as_slice::<$T>()?.iter().map(|&v| $to(v)).collect())).collect::<Result<_>>()?;
             let r = compute(&p, &xs, &shapes);
             Tensor::from_vec(out_shape, r.into_iter().map($back).collect::<Vec<$T>>())
         }};

@@ -8,31 +8,31 @@ pub mod helpers;
 #[doc(hidden)]
 pub mod testing;
 
-pub mod elementwise;
-pub mod math;
 pub mod activation;
-pub mod logic;
-pub mod loss;
 pub mod attention;
 pub mod cast;
-pub mod shape;
-pub mod indexing;
-pub mod pad;
-pub mod transpose;
-pub mod generator;
-pub mod matmul;
+pub mod control;
 pub mod conv;
+pub mod einsum;
+pub mod elementwise;
+pub mod generator;
+pub mod indexing;
+pub mod logic;
+pub mod loss;
+pub mod math;
+pub mod matmul;
+pub mod normalization;
+pub mod pad;
 pub mod pool;
 pub mod quantize;
-pub mod normalization;
-pub mod softmax;
 pub mod reduction;
-pub mod topk;
-pub mod einsum;
 pub mod resize;
 pub mod rnn;
-pub mod control;
 pub mod sequence;
+pub mod shape;
+pub mod softmax;
+pub mod topk;
+pub mod transpose;
 
 use ronn_ir::KernelRegistry;
 

@@ -33,14 +33,25 @@ fn reduction(ctx: &BuildCtx) -> Result<Reduction> {
 }
 
 /// NLL over log-probabilities `lp` ([N, C, D] flattened), returning the loss values.
-fn nll(lp: &[f64], shape: &[usize], target: &[i64], weight: Option<&[f64]>, ignore: Option<i64>, red: Reduction) -> Result<(Vec<usize>, Vec<f64>)> {
+fn nll(
+    lp: &[f64],
+    shape: &[usize],
+    target: &[i64],
+    weight: Option<&[f64]>,
+    ignore: Option<i64>,
+    red: Reduction,
+) -> Result<(Vec<usize>, Vec<f64>)> {
     if shape.len() < 2 {
         return Err(Error::ShapeMismatch(format!("input must be [N, C, ...], got {shape:?}")));
     }
     let (n, c) = (shape[0], shape[1]);
     let d: usize = shape[2..].iter().product();
     if target.len() != n * d {
-        return Err(Error::ShapeMismatch(format!("target has {} elements, expected N*d1*..*dk = {}", target.len(), n * d)));
+        return Err(Error::ShapeMismatch(format!(
+            "target has {} elements, expected N*d1*..*dk = {}",
+            target.len(),
+            n * d
+        )));
     }
     if let Some(w) = weight {
         if w.len() != c {
@@ -134,7 +145,8 @@ mod tests {
     use ronn_ir::{Attribute, Node};
 
     fn node(op: &str, red: &str) -> Node {
-        Node::new(op, &["x", "t", "w"], &["y", "lp"], 13).with_attr("reduction", Attribute::String(red.as_bytes().to_vec()))
+        Node::new(op, &["x", "t", "w"], &["y", "lp"], 13)
+            .with_attr("reduction", Attribute::String(red.as_bytes().to_vec()))
     }
 
     #[test]

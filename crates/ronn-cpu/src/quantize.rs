@@ -48,7 +48,9 @@ impl ScaleMap {
             let mut want = shape.to_vec();
             want[a] = blocks;
             if scale_shape != want.as_slice() {
-                return Err(Error::ShapeMismatch(format!("blocked scale must have shape {want:?}, got {scale_shape:?}")));
+                return Err(Error::ShapeMismatch(format!(
+                    "blocked scale must have shape {want:?}, got {scale_shape:?}"
+                )));
             }
             return Ok(ScaleMap { outer, n, inner, mode: Mode::Block { size, blocks } });
         }
@@ -108,7 +110,8 @@ fn build_quantize(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let out_attr = if out_attr == 0 {
         None
     } else {
-        let d = DType::from_onnx(out_attr as i32).ok_or_else(|| node.unsupported(format!("output_dtype {out_attr}")))?;
+        let d =
+            DType::from_onnx(out_attr as i32).ok_or_else(|| node.unsupported(format!("output_dtype {out_attr}")))?;
         quantized_range(d).map_err(|_| node.unsupported(format!("output_dtype {d} is not supported")))?;
         Some(d)
     };
@@ -179,14 +182,11 @@ fn build_dynamic(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
             (0.0, vec![0; v.len()])
         } else {
             let zp = round_half_even((-mn / scale) as f64).clamp(0.0, 255.0) as f32;
-            let q = v.iter().map(|&y| (round_half_even((y / scale) as f64) + zp as f64).clamp(0.0, 255.0) as u8).collect();
+            let q =
+                v.iter().map(|&y| (round_half_even((y / scale) as f64) + zp as f64).clamp(0.0, 255.0) as u8).collect();
             (zp, q)
         };
-        outputs(vec![
-            Tensor::from_vec(x.shape().to_vec(), q)?,
-            Tensor::scalar(scale),
-            Tensor::scalar(zp as u8),
-        ])
+        outputs(vec![Tensor::from_vec(x.shape().to_vec(), q)?, Tensor::scalar(scale), Tensor::scalar(zp as u8)])
     })
 }
 

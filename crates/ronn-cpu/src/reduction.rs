@@ -16,7 +16,7 @@
 //! cases run on contiguous slices (8 accumulator lanes) and in parallel for large
 //! inputs; any other set of axes uses a precomputed offset table.
 
-use crate::helpers::{input, kernel, ints_of, opt_input, output};
+use crate::helpers::{input, ints_of, kernel, opt_input, output};
 use half::{bf16, f16};
 use rayon::prelude::*;
 use ronn_core::{normalize_axis, DType, Element, Error, Result, Tensor};
@@ -634,7 +634,14 @@ fn reduce_signed<T: Element>(kind: Kind, t: &Tensor, lay: &Layout, lo: i64, hi: 
 }
 
 /// Unsigned ints: u64 accumulator, or f64 for the float-only ops.
-fn reduce_unsigned<T: Element>(kind: Kind, t: &Tensor, lay: &Layout, hi: u64, conv: fn(T) -> u64, back: fn(u64) -> T) -> Result<Vec<T>> {
+fn reduce_unsigned<T: Element>(
+    kind: Kind,
+    t: &Tensor,
+    lay: &Layout,
+    hi: u64,
+    conv: fn(T) -> u64,
+    back: fn(u64) -> T,
+) -> Result<Vec<T>> {
     let xs = t.as_slice::<T>()?;
     if kind.float_only() {
         let v: Vec<f64> = xs.iter().map(|x| x.to_f64()).collect();
@@ -688,10 +695,9 @@ fn reduce_tensor(kind: Kind, t: &Tensor, reduced: &[bool], out_shape: Vec<usize>
         DType::UInt16 => unsigned!(u16),
         DType::UInt32 => unsigned!(u32),
         DType::UInt64 => unsigned!(u64),
-        DType::Bool if matches!(kind, Kind::Max | Kind::Min) => Tensor::from_vec(
-            out_shape,
-            reduce_unsigned::<bool>(kind, t, &lay, 1, |x| x as u64, |v| v != 0)?,
-        ),
+        DType::Bool if matches!(kind, Kind::Max | Kind::Min) => {
+            Tensor::from_vec(out_shape, reduce_unsigned::<bool>(kind, t, &lay, 1, |x| x as u64, |v| v != 0)?)
+        }
         d => Err(Error::TypeMismatch(format!("{kind:?} reduction does not support element type {d}"))),
     }
 }
@@ -857,7 +863,9 @@ fn make_arg(ctx: &BuildCtx, max: bool) -> Result<Box<dyn Kernel>> {
         let outer: usize = shape[..ax].iter().product();
         let inner: usize = shape[ax + 1..].iter().product();
         if r == 0 && outer * inner > 0 {
-            return Err(Error::InvalidArgument(format!("cannot take ArgMax/ArgMin over empty axis {ax} of shape {shape:?}")));
+            return Err(Error::InvalidArgument(format!(
+                "cannot take ArgMax/ArgMin over empty axis {ax} of shape {shape:?}"
+            )));
         }
         let mut out_shape = shape.to_vec();
         if keepdims {
@@ -887,7 +895,15 @@ fn make_argmin(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
 // ---------------------------------------------------------------------------
 
 /// Scans along the middle axis of [outer, r, inner].
-fn scan_core<A: RVal>(x: &[A], outer: usize, r: usize, inner: usize, prod: bool, exclusive: bool, reverse: bool) -> Vec<A> {
+fn scan_core<A: RVal>(
+    x: &[A],
+    outer: usize,
+    r: usize,
+    inner: usize,
+    prod: bool,
+    exclusive: bool,
+    reverse: bool,
+) -> Vec<A> {
     let id = if prod { A::ONE } else { A::ZERO };
     let mut out = vec![id; x.len()];
     if inner == 0 || r == 0 {

@@ -16,7 +16,7 @@
 //! gathers directly in the element type (any type); `linear`/`cubic` compute in
 //! f32 (f64 for f64 input) and round-and-saturate back for integer types.
 
-use crate::helpers::{input, kernel, ints_of, opt_input, output};
+use crate::helpers::{input, ints_of, kernel, opt_input, output};
 use rayon::prelude::*;
 use ronn_core::{normalize_axis, DType, Element, Error, Result, Tensor};
 use ronn_ir::{BuildCtx, Kernel, KernelRegistry, Node};
@@ -333,7 +333,11 @@ fn sizes_and_scales(
         }
         if a.policy != Policy::Stretch {
             let it = axes.iter().map(|&d| sc[d]);
-            let s = if a.policy == Policy::NotLarger { it.fold(f64::INFINITY, f64::min) } else { it.fold(f64::NEG_INFINITY, f64::max) };
+            let s = if a.policy == Policy::NotLarger {
+                it.fold(f64::INFINITY, f64::min)
+            } else {
+                it.fold(f64::NEG_INFINITY, f64::max)
+            };
             for &d in axes {
                 sc[d] = s;
                 out[d] = (s * shape[d] as f64 + 0.5) as usize;
@@ -357,7 +361,13 @@ fn sizes_and_scales(
 }
 
 /// Nearest: one gather over all axes in the element type.
-fn nearest_gather<T: Element>(x: &[T], shape: &[usize], plans: &[Option<AxisPlan>], out_shape: &[usize], extrap: T) -> Vec<T> {
+fn nearest_gather<T: Element>(
+    x: &[T],
+    shape: &[usize],
+    plans: &[Option<AxisPlan>],
+    out_shape: &[usize],
+    extrap: T,
+) -> Vec<T> {
     let r = shape.len();
     let strides = ronn_core::strides_of(shape);
     // Per axis: source offset of each output coordinate (None = extrapolated).
@@ -524,7 +534,13 @@ fn interpolate<F: Fl>(x: &[F], shape: &[usize], plans: &[Option<AxisPlan>], orde
     v.unwrap_or_else(|| x.to_vec())
 }
 
-fn resize(a: &Attrs, x: &Tensor, roi: Option<Vec<f64>>, scales: Option<Vec<f64>>, sizes: Option<Vec<i64>>) -> Result<Tensor> {
+fn resize(
+    a: &Attrs,
+    x: &Tensor,
+    roi: Option<Vec<f64>>,
+    scales: Option<Vec<f64>>,
+    sizes: Option<Vec<i64>>,
+) -> Result<Tensor> {
     let shape = x.shape();
     let r = shape.len();
     let axes: Vec<usize> = match &a.axes {
@@ -557,7 +573,8 @@ fn resize(a: &Attrs, x: &Tensor, roi: Option<Vec<f64>>, scales: Option<Vec<f64>>
     for &d in &axes {
         let identity = (sc[d] - 1.0).abs() < 1e-9
             && out_shape[d] == shape[d]
-            && (a.coord != Coord::TfCropAndResize || (full_roi[d].0.abs() < 1e-9 && (full_roi[d].1 - 1.0).abs() < 1e-9));
+            && (a.coord != Coord::TfCropAndResize
+                || (full_roi[d].0.abs() < 1e-9 && (full_roi[d].1 - 1.0).abs() < 1e-9));
         if identity || out_shape[d] == 0 {
             if out_shape[d] == 0 {
                 plans[d] = Some(AxisPlan { in_w: shape[d], out_w: 0, n: 1, idx: vec![], w: vec![], extrap: vec![] });
@@ -565,7 +582,10 @@ fn resize(a: &Attrs, x: &Tensor, roi: Option<Vec<f64>>, scales: Option<Vec<f64>>
             continue;
         }
         if shape[d] == 0 {
-            return Err(Error::InvalidArgument(format!("cannot resize empty axis {d} of shape {shape:?} to {}", out_shape[d])));
+            return Err(Error::InvalidArgument(format!(
+                "cannot resize empty axis {d} of shape {shape:?} to {}",
+                out_shape[d]
+            )));
         }
         plans[d] = Some(plan_axis(a, shape[d], out_shape[d], sc[d], full_roi[d]));
     }

@@ -307,7 +307,8 @@ fn run<T: Element>(c: &Config, inputs: &[Option<&ronn_core::Value>]) -> Result<V
     }
     let yshape = if c.layout == 0 { vec![seq, d, batch, h] } else { vec![batch, seq, d, h] };
     let sshape = if c.layout == 0 { vec![d, batch, h] } else { vec![batch, d, h] };
-    let mk = |shape: Vec<usize>, v: Vec<f64>| Tensor::from_vec(shape, v.into_iter().map(T::from_f64).collect::<Vec<T>>());
+    let mk =
+        |shape: Vec<usize>, v: Vec<f64>| Tensor::from_vec(shape, v.into_iter().map(T::from_f64).collect::<Vec<T>>());
     let mut outs = vec![mk(yshape, y)?, mk(sshape.clone(), yh)?];
     if c.cell == Cell::Lstm {
         outs.push(mk(sshape, yc)?);

@@ -120,10 +120,10 @@ fn topk_core<T: Element>(x: &[T], outer: usize, r: usize, inner: usize, k: usize
         }
     };
     if x.len() >= PAR_MIN && n_lines > 1 {
-        vals.par_chunks_mut(k).zip(idxs.par_chunks_mut(k)).enumerate().for_each_init(
-            Vec::new,
-            |buf, (l, (vd, id))| line(l, vd, id, buf),
-        );
+        vals.par_chunks_mut(k)
+            .zip(idxs.par_chunks_mut(k))
+            .enumerate()
+            .for_each_init(Vec::new, |buf, (l, (vd, id))| line(l, vd, id, buf));
     } else {
         let mut buf = Vec::with_capacity(r);
         for (l, (vd, id)) in vals.chunks_mut(k).zip(idxs.chunks_mut(k)).enumerate() {

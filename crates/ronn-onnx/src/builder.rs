@@ -86,7 +86,9 @@ fn attribute(name: &str, a: Attribute) -> proto::AttributeProto {
             AttributeType::Tensors
         }
         // Graph and type attributes are not needed by the builder's users yet.
-        Attribute::Graph(_) | Attribute::Graphs(_) | Attribute::Type(_) | Attribute::Types(_) => AttributeType::Undefined,
+        Attribute::Graph(_) | Attribute::Graphs(_) | Attribute::Type(_) | Attribute::Types(_) => {
+            AttributeType::Undefined
+        }
     };
     p.r#type = Some(ty as i32);
     p
@@ -192,7 +194,14 @@ impl ModelBuilder {
     }
 
     /// Adds a node of `domain`.
-    pub fn node_in(mut self, domain: &str, op: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<(&str, Attribute)>) -> Self {
+    pub fn node_in(
+        mut self,
+        domain: &str,
+        op: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        attrs: Vec<(&str, Attribute)>,
+    ) -> Self {
         let n = self.graph().node.len();
         self.graph().node.push(proto::NodeProto {
             name: Some(format!("{}_{n}", op.to_lowercase())),

@@ -108,12 +108,15 @@ pub fn value_type(t: Option<&proto::TypeProto>) -> Result<ValueType> {
     Ok(match v {
         type_proto::Value::TensorType(tt) => {
             let code = tt.elem_type.unwrap_or(0);
-            let dtype = DType::from_onnx(code).ok_or_else(|| Error::InvalidModel(format!("unknown element type {code}")))?;
+            let dtype =
+                DType::from_onnx(code).ok_or_else(|| Error::InvalidModel(format!("unknown element type {code}")))?;
             let shape = tt.shape.as_ref().map(|s| {
                 s.dim
                     .iter()
                     .map(|d| match &d.value {
-                        Some(proto::tensor_shape_proto::dimension::Value::DimValue(v)) if *v >= 0 => Dim::Known(*v as usize),
+                        Some(proto::tensor_shape_proto::dimension::Value::DimValue(v)) if *v >= 0 => {
+                            Dim::Known(*v as usize)
+                        }
                         Some(proto::tensor_shape_proto::dimension::Value::DimParam(p)) if !p.is_empty() => {
                             Dim::Symbolic(p.clone())
                         }
@@ -127,7 +130,8 @@ pub fn value_type(t: Option<&proto::TypeProto>) -> Result<ValueType> {
         type_proto::Value::OptionalType(o) => ValueType::Optional(Box::new(value_type(o.elem_type.as_deref())?)),
         type_proto::Value::MapType(m) => {
             let code = m.key_type.unwrap_or(0);
-            let key = DType::from_onnx(code).ok_or_else(|| Error::InvalidModel(format!("unknown map key type {code}")))?;
+            let key =
+                DType::from_onnx(code).ok_or_else(|| Error::InvalidModel(format!("unknown map key type {code}")))?;
             ValueType::Map { key, value: Box::new(value_type(m.value_type.as_deref())?) }
         }
         _ => ValueType::Unknown,
@@ -176,14 +180,8 @@ impl Ctx<'_> {
         for n in &g.node {
             self.node(n, opsets, &scope, &HashMap::new(), "", &mut nodes, 0)?;
         }
-        let mut graph = Graph {
-            name: g.name.clone().unwrap_or_default(),
-            nodes,
-            inputs,
-            outputs,
-            initializers,
-            value_info: vinfo,
-        };
+        let mut graph =
+            Graph { name: g.name.clone().unwrap_or_default(), nodes, inputs, outputs, initializers, value_info: vinfo };
         graph.sort_topologically(outer)?;
         Ok(graph)
     }
@@ -313,7 +311,12 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn attribute(&self, a: &proto::AttributeProto, opsets: &HashMap<String, i64>, scope: &HashSet<String>) -> Result<Attribute> {
+    fn attribute(
+        &self,
+        a: &proto::AttributeProto,
+        opsets: &HashMap<String, i64>,
+        scope: &HashSet<String>,
+    ) -> Result<Attribute> {
         let ty = a.r#type.and_then(|t| AttributeType::try_from(t).ok()).unwrap_or(AttributeType::Undefined);
         let ty = if ty == AttributeType::Undefined { guess_type(a) } else { ty };
         let tensor = |t: &proto::TensorProto| tensor_from_proto(t, self.base).map(|t| t.into_shared());
@@ -347,7 +350,10 @@ impl Ctx<'_> {
                 )))
             }
             AttributeType::Undefined => {
-                return Err(Error::InvalidModel(format!("attribute '{}' has no value", a.name.as_deref().unwrap_or(""))))
+                return Err(Error::InvalidModel(format!(
+                    "attribute '{}' has no value",
+                    a.name.as_deref().unwrap_or("")
+                )))
             }
         })
     }

@@ -47,14 +47,19 @@ fn read_external(p: &TensorProto, base: Option<&Path>) -> Result<Vec<u8>> {
         let v = kv.value.as_deref().unwrap_or("");
         match kv.key.as_deref().unwrap_or("") {
             "location" => location = Some(v.to_string()),
-            "offset" => offset = v.parse().map_err(|_| Error::InvalidModel(format!("tensor '{name}': bad offset {v:?}")))?,
+            "offset" => {
+                offset = v.parse().map_err(|_| Error::InvalidModel(format!("tensor '{name}': bad offset {v:?}")))?
+            }
             "length" => {
-                length = Some(v.parse::<u64>().map_err(|_| Error::InvalidModel(format!("tensor '{name}': bad length {v:?}")))?)
+                length = Some(
+                    v.parse::<u64>().map_err(|_| Error::InvalidModel(format!("tensor '{name}': bad length {v:?}")))?,
+                )
             }
             _ => {}
         }
     }
-    let location = location.ok_or_else(|| Error::InvalidModel(format!("tensor '{name}': external data without a location")))?;
+    let location =
+        location.ok_or_else(|| Error::InvalidModel(format!("tensor '{name}': external data without a location")))?;
     let rel = Path::new(&location);
     if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
         return Err(Error::InvalidModel(format!(
@@ -94,7 +99,9 @@ pub fn tensor_from_proto(p: &TensorProto, base: Option<&Path>) -> Result<Tensor>
     let dtype = DType::from_onnx(code)
         .ok_or_else(|| Error::InvalidModel(format!("tensor '{name}' has unknown data type {code}")))?;
     if !dtype.is_supported() {
-        return Err(Error::UnsupportedOp(format!("tensor '{name}' has element type {dtype}, which RONN does not support")));
+        return Err(Error::UnsupportedOp(format!(
+            "tensor '{name}' has element type {dtype}, which RONN does not support"
+        )));
     }
     if p.segment.is_some() {
         return Err(Error::UnsupportedOp(format!("tensor '{name}' is segmented")));
@@ -109,9 +116,13 @@ pub fn tensor_from_proto(p: &TensorProto, base: Option<&Path>) -> Result<Tensor>
         p.raw_data.as_deref()
     };
     let data = if dtype == DType::String {
-        TensorData::Str(p.string_data.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect::<Vec<_>>().into())
+        TensorData::Str(
+            p.string_data.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect::<Vec<_>>().into(),
+        )
     } else if let Some(raw) = raw {
-        let want = n.checked_mul(dtype.size_of()).ok_or_else(|| Error::OutOfMemory(format!("tensor '{name}' is too large")))?;
+        let want = n
+            .checked_mul(dtype.size_of())
+            .ok_or_else(|| Error::OutOfMemory(format!("tensor '{name}' is too large")))?;
         if raw.len() != want {
             return Err(Error::InvalidModel(format!(
                 "tensor '{name}' ({dtype}{shape:?}) needs {want} bytes of raw data, has {}",
@@ -226,7 +237,8 @@ mod tests {
 
     #[test]
     fn reads_typed_fields() {
-        let p = TensorProto { dims: vec![2], data_type: Some(10), int32_data: vec![0x3c00, 0xc000], ..Default::default() };
+        let p =
+            TensorProto { dims: vec![2], data_type: Some(10), int32_data: vec![0x3c00, 0xc000], ..Default::default() };
         let t = tensor_from_proto(&p, None).unwrap();
         assert_eq!(t.as_slice::<f16>().unwrap(), &[f16::from_f32(1.0), f16::from_f32(-2.0)]);
         let p = TensorProto { dims: vec![2], data_type: Some(12), uint64_data: vec![7, 8], ..Default::default() };
@@ -249,7 +261,10 @@ mod tests {
             dims: vec![1],
             data_type: Some(1),
             data_location: Some(1),
-            external_data: vec![crate::proto::StringStringEntryProto { key: Some("location".into()), value: Some(loc.into()) }],
+            external_data: vec![crate::proto::StringStringEntryProto {
+                key: Some("location".into()),
+                value: Some(loc.into()),
+            }],
             ..Default::default()
         };
         let t = tensor_from_proto(&mk("w.bin"), Some(&dir)).unwrap();

@@ -61,11 +61,7 @@ fn seq_from(p: &SequenceProto, ty: Option<&ValueType>) -> Result<Value> {
         return Err(Error::UnsupportedOp("sequences of sequences".into()));
     }
     let items = p.tensor_values.iter().map(|t| tensor_from_proto(t, None)).collect::<Result<Vec<_>>>()?;
-    let dtype = items
-        .first()
-        .map(|t| t.dtype())
-        .or_else(|| ty.and_then(|t| t.dtype()))
-        .unwrap_or(DType::Float32);
+    let dtype = items.first().map(|t| t.dtype()).or_else(|| ty.and_then(|t| t.dtype())).unwrap_or(DType::Float32);
     Ok(Value::Sequence { dtype, items })
 }
 

@@ -29,12 +29,21 @@ pub fn run(g: &mut Graph) -> Result<()> {
 
 fn plan(g: &Graph, i: usize, outputs: &std::collections::HashSet<String>) -> Option<(usize, Tensor, Tensor)> {
     let conv = &g.nodes[i];
-    if conv.op_type != "Conv" || !conv.domain.is_empty() || conv.outputs.len() != 1 || outputs.contains(&conv.outputs[0]) {
+    if conv.op_type != "Conv"
+        || !conv.domain.is_empty()
+        || conv.outputs.len() != 1
+        || outputs.contains(&conv.outputs[0])
+    {
         return None;
     }
     let y = &conv.outputs[0];
-    let readers: Vec<usize> =
-        g.nodes.iter().enumerate().filter(|(_, n)| n.inputs.contains(y) || n.implicit_inputs.contains(y)).map(|(k, _)| k).collect();
+    let readers: Vec<usize> = g
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.inputs.contains(y) || n.implicit_inputs.contains(y))
+        .map(|(k, _)| k)
+        .collect();
     let [bn_idx] = readers[..] else { return None };
     let bn = &g.nodes[bn_idx];
     if bn.op_type != "BatchNormalization"

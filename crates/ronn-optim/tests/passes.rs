@@ -10,8 +10,7 @@ impl ConstantEvaluator for AddOnly {
     fn eval(&self, node: &Node, inputs: &[Option<&Tensor>]) -> Result<Vec<Value>> {
         match (node.op_type.as_str(), inputs) {
             ("Add", [Some(a), Some(b)]) if a.shape() == b.shape() => {
-                let v: Vec<i64> =
-                    a.as_slice::<i64>()?.iter().zip(b.as_slice::<i64>()?).map(|(x, y)| x + y).collect();
+                let v: Vec<i64> = a.as_slice::<i64>()?.iter().zip(b.as_slice::<i64>()?).map(|(x, y)| x + y).collect();
                 Ok(vec![Value::Tensor(Tensor::from_vec(a.shape().to_vec(), v)?)])
             }
             _ => Err(Error::UnsupportedOp(node.op_type.clone())),

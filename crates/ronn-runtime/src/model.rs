@@ -29,7 +29,12 @@ pub struct TensorInfo {
 
 impl TensorInfo {
     pub(crate) fn new(name: &str, ty: &ValueType) -> TensorInfo {
-        TensorInfo { name: name.to_string(), dtype: ty.dtype(), shape: ty.shape().map(|s| s.to_vec()), value_type: ty.clone() }
+        TensorInfo {
+            name: name.to_string(),
+            dtype: ty.dtype(),
+            shape: ty.shape().map(|s| s.to_vec()),
+            value_type: ty.clone(),
+        }
     }
 }
 

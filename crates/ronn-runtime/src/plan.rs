@@ -113,13 +113,13 @@ impl Compiler<'_> {
                 Ok(kernel) => {
                     kernels.insert(node.name.clone(), (key, kernel.clone()));
                     steps.push(Step {
-                    name: node.name.clone(),
-                    op_type: node.op_type.clone(),
-                    kernel,
-                    inputs: ins,
-                    outputs: outs,
-                    free_after: vec![],
-                })
+                        name: node.name.clone(),
+                        op_type: node.op_type.clone(),
+                        kernel,
+                        inputs: ins,
+                        outputs: outs,
+                        free_after: vec![],
+                    })
                 }
                 Err(Error::Unsupported(mut v)) => unsupported.append(&mut v),
                 Err(e) => return Err(e.in_node(&node.name, &node.op_type)),
@@ -200,7 +200,9 @@ impl Plan {
             .output_slots
             .iter()
             .zip(&self.output_names)
-            .map(|(s, name)| slots[*s].clone().ok_or_else(|| Error::Internal(format!("output '{name}' was not computed"))))
+            .map(|(s, name)| {
+                slots[*s].clone().ok_or_else(|| Error::Internal(format!("output '{name}' was not computed")))
+            })
             .collect::<Result<Vec<_>>>()?;
         drop(slots);
         // Unique outputs move out; shared ones (constants, repeated outputs) are cloned.
@@ -219,9 +221,9 @@ impl SubgraphRunner for Plan {
         }
         let mut feeds: Vec<(usize, Value)> = self.input_slots.iter().copied().zip(inputs).collect();
         for (name, s) in &self.outer_slots {
-            let v = outer
-                .get(name)
-                .ok_or_else(|| Error::InvalidModel(format!("subgraph reads '{name}', which no enclosing scope defines")))?;
+            let v = outer.get(name).ok_or_else(|| {
+                Error::InvalidModel(format!("subgraph reads '{name}', which no enclosing scope defines"))
+            })?;
             feeds.push((*s, v.clone()));
         }
         self.execute(ctx, feeds)

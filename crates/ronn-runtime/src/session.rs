@@ -185,7 +185,10 @@ impl Session {
                     feeds.push((info.name.clone(), Value::Optional(None)))
                 }
                 None => {
-                    return Err(Error::InvalidArgument(format!("input '{}' ({}) is missing", info.name, info.value_type)))
+                    return Err(Error::InvalidArgument(format!(
+                        "input '{}' ({}) is missing",
+                        info.name, info.value_type
+                    )))
                 }
             }
         }

@@ -10,7 +10,13 @@ use std::path::Path;
 
 /// A model with one `op` node at `opset`: inputs named as given (typed from the
 /// tensors, dims fixed), `n_outputs` untyped outputs `y0, y1, ..`.
-pub fn one_node(op: &str, opset: i64, inputs: &[(&str, &Tensor)], n_outputs: usize, attrs: Vec<(&str, Attribute)>) -> Model {
+pub fn one_node(
+    op: &str,
+    opset: i64,
+    inputs: &[(&str, &Tensor)],
+    n_outputs: usize,
+    attrs: Vec<(&str, Attribute)>,
+) -> Model {
     let mut b = ModelBuilder::new(opset);
     for (name, t) in inputs {
         let dims: Vec<ronn::Dim> = t.shape().iter().map(|&d| ronn::Dim::Known(d)).collect();
@@ -31,11 +37,18 @@ pub fn one_node(op: &str, opset: i64, inputs: &[(&str, &Tensor)], n_outputs: usi
 
 /// Runs a one-node model at every optimization level and returns the outputs of
 /// O0 after checking every other level agrees with it.
-pub fn run_one_node(op: &str, opset: i64, inputs: &[(&str, &Tensor)], n_outputs: usize, attrs: Vec<(&str, Attribute)>) -> ronn::Result<Vec<Tensor>> {
+pub fn run_one_node(
+    op: &str,
+    opset: i64,
+    inputs: &[(&str, &Tensor)],
+    n_outputs: usize,
+    attrs: Vec<(&str, Attribute)>,
+) -> ronn::Result<Vec<Tensor>> {
     let model = one_node(op, opset, inputs, n_outputs, attrs);
     let mut first: Option<Vec<Tensor>> = None;
     for level in [OptimizationLevel::O0, OptimizationLevel::O3] {
-        let s = model.create_session(SessionOptions { optimization_level: level, num_threads: 1, ..Default::default() })?;
+        let s =
+            model.create_session(SessionOptions { optimization_level: level, num_threads: 1, ..Default::default() })?;
         let outs = s.run(inputs.iter().map(|(n, t)| (*n, (*t).clone())))?;
         let ts: Vec<Tensor> = outs.into_iter().map(|(_, v)| v.into_tensor()).collect::<ronn::Result<_>>()?;
         match &first {
@@ -67,7 +80,8 @@ pub fn allclose(got: &Tensor, want: &Tensor, rtol: f64, atol: f64) -> Result<(),
     let (g, w) = (got.to_f64_vec().map_err(|e| e.to_string())?, want.to_f64_vec().map_err(|e| e.to_string())?);
     let exact = !got.dtype().is_float();
     for (i, (a, b)) in g.iter().zip(&w).enumerate() {
-        let ok = if exact { a == b } else { (a.is_nan() && b.is_nan()) || (a - b).abs() <= atol + rtol * b.abs() || a == b };
+        let ok =
+            if exact { a == b } else { (a.is_nan() && b.is_nan()) || (a - b).abs() <= atol + rtol * b.abs() || a == b };
         if !ok {
             return Err(format!("element {i}: got {a}, expected {b} (rtol {rtol}, atol {atol})"));
         }

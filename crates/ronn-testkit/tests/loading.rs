@@ -56,7 +56,14 @@ fn model_local_functions_are_inlined() {
     let d = [Dim::Known(3)];
     let bytes = ModelBuilder::new(17)
         .opset("my.domain", 1)
-        .function("my.domain", "AddRelu", &["a", "b"], &["c"], &[("Add", &["a", "b"], &["s"]), ("Relu", &["s"], &["c"])], 17)
+        .function(
+            "my.domain",
+            "AddRelu",
+            &["a", "b"],
+            &["c"],
+            &[("Add", &["a", "b"], &["s"]), ("Relu", &["s"], &["c"])],
+            17,
+        )
         .input("X", DType::Float32, &d)
         .input("Z", DType::Float32, &d)
         .output("Y", DType::Float32, &d)

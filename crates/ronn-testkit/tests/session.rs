@@ -33,7 +33,9 @@ fn runs_and_reports_interface() {
     assert_eq!(ins[0].dtype, Some(DType::Float32));
     assert_eq!(ins[0].shape, Some(vec![Dim::Symbolic("N".into()), Dim::Known(4)]));
     for level in [OptimizationLevel::O0, OptimizationLevel::O1, OptimizationLevel::O2, OptimizationLevel::O3] {
-        let s = m.create_session(SessionOptions { optimization_level: level, num_threads: 2, ..Default::default() }).unwrap();
+        let s = m
+            .create_session(SessionOptions { optimization_level: level, num_threads: 2, ..Default::default() })
+            .unwrap();
         let x: Vec<f32> = (0..8).map(|i| i as f32 - 4.0).collect();
         let out = s.run([("X", Tensor::from_vec(vec![2, 4], x.clone()).unwrap())]).unwrap();
         assert_eq!(out.tensor("Y").unwrap().as_slice::<f32>().unwrap(), expected(&x).as_slice());
@@ -75,7 +77,8 @@ fn concurrent_runs_on_one_session_are_correct() {
             std::thread::spawn(move || {
                 for r in 0..25 {
                     let rows = 1 + (t + r) % 5;
-                    let x: Vec<f32> = (0..rows * 4).map(|i| (i as f32 * 0.37 + t as f32 - r as f32) % 7.0 - 3.0).collect();
+                    let x: Vec<f32> =
+                        (0..rows * 4).map(|i| (i as f32 * 0.37 + t as f32 - r as f32) % 7.0 - 3.0).collect();
                     let out = s.run([("X", Tensor::from_vec(vec![rows, 4], x.clone()).unwrap())]).unwrap();
                     let y = out.tensor("Y").unwrap();
                     assert_eq!(y.shape(), &[rows, 4]);

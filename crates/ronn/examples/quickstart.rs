@@ -20,12 +20,8 @@ fn main() -> ronn::Result<()> {
         .inputs()
         .into_iter()
         .map(|i| {
-            let shape: Vec<usize> = i
-                .shape
-                .unwrap_or_default()
-                .iter()
-                .map(|d| if let Dim::Known(n) = d { *n } else { 1 })
-                .collect();
+            let shape: Vec<usize> =
+                i.shape.unwrap_or_default().iter().map(|d| if let Dim::Known(n) = d { *n } else { 1 }).collect();
             Ok((i.name, Tensor::zeros(i.dtype.unwrap_or(DType::Float32), shape)?))
         })
         .collect::<ronn::Result<_>>()?;

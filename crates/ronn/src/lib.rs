@@ -42,4 +42,3 @@ pub mod builder {
     pub use ronn_ir::Attribute;
     pub use ronn_onnx::builder::ModelBuilder;
 }
-

@@ -8,122 +8,373 @@ fn node(eq: &str, n: usize) -> Node {
     Node::new("Einsum", &names[..n], &["y"], 12).with_attr("equation", Attribute::String(eq.as_bytes().to_vec()))
 }
 
-
 #[test]
 fn batch_matmul() {
-    let y = &run_node(&node("bij,bjk->bik", 2), vec![Tensor::from_vec(vec![2, 3, 4], vec![0.0f32, 0.0f32, 2.0f32, 3.0f32, -3.0f32, -2.0f32, 2.0f32, 3.0f32, -2.0f32, -1.0f32, 3.0f32, -1.0f32, -2.0f32, 2.0f32, -2.0f32, -1.0f32, 1.0f32, 0.0f32, -3.0f32, -3.0f32, 3.0f32, 2.0f32, 2.0f32, 0.0f32]).unwrap(), Tensor::from_vec(vec![2, 4, 5], vec![2.0f32, -1.0f32, 0.0f32, 2.0f32, -3.0f32, -1.0f32, -3.0f32, 0.0f32, 3.0f32, -3.0f32, -1.0f32, -1.0f32, 3.0f32, -2.0f32, 0.0f32, -2.0f32, -3.0f32, 2.0f32, -3.0f32, -2.0f32, 0.0f32, 0.0f32, -3.0f32, 3.0f32, 2.0f32, 3.0f32, -3.0f32, 2.0f32, -1.0f32, 0.0f32, 3.0f32, -2.0f32, 2.0f32, -2.0f32, -1.0f32, 3.0f32, -1.0f32, 0.0f32, -1.0f32, -3.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("bij,bjk->bik", 2),
+        vec![
+            Tensor::from_vec(
+                vec![2, 3, 4],
+                vec![
+                    0.0f32, 0.0f32, 2.0f32, 3.0f32, -3.0f32, -2.0f32, 2.0f32, 3.0f32, -2.0f32, -1.0f32, 3.0f32,
+                    -1.0f32, -2.0f32, 2.0f32, -2.0f32, -1.0f32, 1.0f32, 0.0f32, -3.0f32, -3.0f32, 3.0f32, 2.0f32,
+                    2.0f32, 0.0f32,
+                ],
+            )
+            .unwrap(),
+            Tensor::from_vec(
+                vec![2, 4, 5],
+                vec![
+                    2.0f32, -1.0f32, 0.0f32, 2.0f32, -3.0f32, -1.0f32, -3.0f32, 0.0f32, 3.0f32, -3.0f32, -1.0f32,
+                    -1.0f32, 3.0f32, -2.0f32, 0.0f32, -2.0f32, -3.0f32, 2.0f32, -3.0f32, -2.0f32, 0.0f32, 0.0f32,
+                    -3.0f32, 3.0f32, 2.0f32, 3.0f32, -3.0f32, 2.0f32, -1.0f32, 0.0f32, 3.0f32, -2.0f32, 2.0f32,
+                    -2.0f32, -1.0f32, 3.0f32, -1.0f32, 0.0f32, -1.0f32, -3.0f32,
+                ],
+            )
+            .unwrap(),
+        ],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[2, 3, 5]);
-    assert_close(y.as_slice::<f32>().unwrap(), &[-8.0f32, -11.0f32, 12.0f32, -13.0f32, -6.0f32, -12.0f32, -2.0f32, 12.0f32, -25.0f32, 9.0f32, -4.0f32, 5.0f32, 7.0f32, -10.0f32, 11.0f32, -3.0f32, -1.0f32, 6.0f32, -3.0f32, 1.0f32, -18.0f32, 9.0f32, -9.0f32, 12.0f32, 14.0f32, 12.0f32, -10.0f32, -1.0f32, 3.0f32, 4.0f32]);
+    assert_close(
+        y.as_slice::<f32>().unwrap(),
+        &[
+            -8.0f32, -11.0f32, 12.0f32, -13.0f32, -6.0f32, -12.0f32, -2.0f32, 12.0f32, -25.0f32, 9.0f32, -4.0f32,
+            5.0f32, 7.0f32, -10.0f32, 11.0f32, -3.0f32, -1.0f32, 6.0f32, -3.0f32, 1.0f32, -18.0f32, 9.0f32, -9.0f32,
+            12.0f32, 14.0f32, 12.0f32, -10.0f32, -1.0f32, 3.0f32, 4.0f32,
+        ],
+    );
 }
 
 #[test]
 fn matmul_transposed_out() {
-    let y = &run_node(&node("ij,jk->ki", 2), vec![Tensor::from_vec(vec![3, 4], vec![-1.0f32, 1.0f32, 0.0f32, 2.0f32, -1.0f32, 1.0f32, 2.0f32, 3.0f32, -1.0f32, -3.0f32, 2.0f32, 0.0f32]).unwrap(), Tensor::from_vec(vec![4, 2], vec![3.0f32, 0.0f32, -1.0f32, -3.0f32, 0.0f32, 1.0f32, 2.0f32, 2.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("ij,jk->ki", 2),
+        vec![
+            Tensor::from_vec(
+                vec![3, 4],
+                vec![
+                    -1.0f32, 1.0f32, 0.0f32, 2.0f32, -1.0f32, 1.0f32, 2.0f32, 3.0f32, -1.0f32, -3.0f32, 2.0f32, 0.0f32,
+                ],
+            )
+            .unwrap(),
+            Tensor::from_vec(vec![4, 2], vec![3.0f32, 0.0f32, -1.0f32, -3.0f32, 0.0f32, 1.0f32, 2.0f32, 2.0f32])
+                .unwrap(),
+        ],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[2, 3]);
     assert_close(y.as_slice::<f32>().unwrap(), &[0.0f32, 2.0f32, 0.0f32, 1.0f32, 5.0f32, 11.0f32]);
 }
 
 #[test]
 fn attention_like() {
-    let y = &run_node(&node("bhqd,bhkd->bhqk", 2), vec![Tensor::from_vec(vec![1, 2, 3, 4], vec![-2.0f32, 1.0f32, 2.0f32, -2.0f32, -1.0f32, 2.0f32, 1.0f32, 0.0f32, 1.0f32, 0.0f32, 3.0f32, 2.0f32, -3.0f32, -2.0f32, 0.0f32, 2.0f32, -3.0f32, 1.0f32, 2.0f32, 2.0f32, 3.0f32, -2.0f32, 0.0f32, 2.0f32]).unwrap(), Tensor::from_vec(vec![1, 2, 5, 4], vec![-1.0f32, -2.0f32, 0.0f32, -3.0f32, -2.0f32, 2.0f32, 1.0f32, 3.0f32, 2.0f32, 3.0f32, -1.0f32, 0.0f32, 1.0f32, -2.0f32, 3.0f32, -3.0f32, 2.0f32, 1.0f32, -2.0f32, 2.0f32, -1.0f32, 2.0f32, 3.0f32, -2.0f32, 0.0f32, -2.0f32, 1.0f32, 1.0f32, 2.0f32, 2.0f32, 3.0f32, 3.0f32, 3.0f32, -2.0f32, -3.0f32, 0.0f32, -1.0f32, 3.0f32, 2.0f32, -1.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("bhqd,bhkd->bhqk", 2),
+        vec![
+            Tensor::from_vec(
+                vec![1, 2, 3, 4],
+                vec![
+                    -2.0f32, 1.0f32, 2.0f32, -2.0f32, -1.0f32, 2.0f32, 1.0f32, 0.0f32, 1.0f32, 0.0f32, 3.0f32, 2.0f32,
+                    -3.0f32, -2.0f32, 0.0f32, 2.0f32, -3.0f32, 1.0f32, 2.0f32, 2.0f32, 3.0f32, -2.0f32, 0.0f32, 2.0f32,
+                ],
+            )
+            .unwrap(),
+            Tensor::from_vec(
+                vec![1, 2, 5, 4],
+                vec![
+                    -1.0f32, -2.0f32, 0.0f32, -3.0f32, -2.0f32, 2.0f32, 1.0f32, 3.0f32, 2.0f32, 3.0f32, -1.0f32,
+                    0.0f32, 1.0f32, -2.0f32, 3.0f32, -3.0f32, 2.0f32, 1.0f32, -2.0f32, 2.0f32, -1.0f32, 2.0f32, 3.0f32,
+                    -2.0f32, 0.0f32, -2.0f32, 1.0f32, 1.0f32, 2.0f32, 2.0f32, 3.0f32, 3.0f32, 3.0f32, -2.0f32, -3.0f32,
+                    0.0f32, -1.0f32, 3.0f32, 2.0f32, -1.0f32,
+                ],
+            )
+            .unwrap(),
+        ],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[1, 2, 3, 5]);
-    assert_close(y.as_slice::<f32>().unwrap(), &[6.0f32, 2.0f32, -3.0f32, 8.0f32, -11.0f32, -3.0f32, 7.0f32, 3.0f32, -2.0f32, -2.0f32, -7.0f32, 7.0f32, -1.0f32, 4.0f32, 0.0f32, -5.0f32, 6.0f32, -4.0f32, -5.0f32, -5.0f32, 7.0f32, 2.0f32, 8.0f32, -17.0f32, 8.0f32, -11.0f32, 6.0f32, 8.0f32, 13.0f32, -11.0f32]);
+    assert_close(
+        y.as_slice::<f32>().unwrap(),
+        &[
+            6.0f32, 2.0f32, -3.0f32, 8.0f32, -11.0f32, -3.0f32, 7.0f32, 3.0f32, -2.0f32, -2.0f32, -7.0f32, 7.0f32,
+            -1.0f32, 4.0f32, 0.0f32, -5.0f32, 6.0f32, -4.0f32, -5.0f32, -5.0f32, 7.0f32, 2.0f32, 8.0f32, -17.0f32,
+            8.0f32, -11.0f32, 6.0f32, 8.0f32, 13.0f32, -11.0f32,
+        ],
+    );
 }
 
 #[test]
 fn outer() {
-    let y = &run_node(&node("i,j->ij", 2), vec![Tensor::from_vec(vec![3], vec![1.0f32, 1.0f32, 3.0f32]).unwrap(), Tensor::from_vec(vec![4], vec![-3.0f32, 0.0f32, 1.0f32, 0.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("i,j->ij", 2),
+        vec![
+            Tensor::from_vec(vec![3], vec![1.0f32, 1.0f32, 3.0f32]).unwrap(),
+            Tensor::from_vec(vec![4], vec![-3.0f32, 0.0f32, 1.0f32, 0.0f32]).unwrap(),
+        ],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[3, 4]);
-    assert_close(y.as_slice::<f32>().unwrap(), &[-3.0f32, 0.0f32, 1.0f32, 0.0f32, -3.0f32, 0.0f32, 1.0f32, 0.0f32, -9.0f32, 0.0f32, 3.0f32, 0.0f32]);
+    assert_close(
+        y.as_slice::<f32>().unwrap(),
+        &[-3.0f32, 0.0f32, 1.0f32, 0.0f32, -3.0f32, 0.0f32, 1.0f32, 0.0f32, -9.0f32, 0.0f32, 3.0f32, 0.0f32],
+    );
 }
 
 #[test]
 fn inner() {
-    let y = &run_node(&node("i,i", 2), vec![Tensor::from_vec(vec![5], vec![3.0f32, 3.0f32, 2.0f32, 0.0f32, 3.0f32]).unwrap(), Tensor::from_vec(vec![5], vec![-3.0f32, 1.0f32, -2.0f32, -2.0f32, 1.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("i,i", 2),
+        vec![
+            Tensor::from_vec(vec![5], vec![3.0f32, 3.0f32, 2.0f32, 0.0f32, 3.0f32]).unwrap(),
+            Tensor::from_vec(vec![5], vec![-3.0f32, 1.0f32, -2.0f32, -2.0f32, 1.0f32]).unwrap(),
+        ],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[]);
     assert_close(y.as_slice::<f32>().unwrap(), &[-7.0f32]);
 }
 
 #[test]
 fn transpose() {
-    let y = &run_node(&node("ij->ji", 1), vec![Tensor::from_vec(vec![3, 4], vec![2.0f32, 3.0f32, -2.0f32, 3.0f32, 2.0f32, -1.0f32, -3.0f32, 2.0f32, 2.0f32, 0.0f32, -2.0f32, -2.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("ij->ji", 1),
+        vec![Tensor::from_vec(
+            vec![3, 4],
+            vec![2.0f32, 3.0f32, -2.0f32, 3.0f32, 2.0f32, -1.0f32, -3.0f32, 2.0f32, 2.0f32, 0.0f32, -2.0f32, -2.0f32],
+        )
+        .unwrap()],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[4, 3]);
-    assert_close(y.as_slice::<f32>().unwrap(), &[2.0f32, 2.0f32, 2.0f32, 3.0f32, -1.0f32, 0.0f32, -2.0f32, -3.0f32, -2.0f32, 3.0f32, 2.0f32, -2.0f32]);
+    assert_close(
+        y.as_slice::<f32>().unwrap(),
+        &[2.0f32, 2.0f32, 2.0f32, 3.0f32, -1.0f32, 0.0f32, -2.0f32, -3.0f32, -2.0f32, 3.0f32, 2.0f32, -2.0f32],
+    );
 }
 
 #[test]
 fn sum_all() {
-    let y = &run_node(&node("ij->", 1), vec![Tensor::from_vec(vec![3, 4], vec![-1.0f32, 2.0f32, -1.0f32, -3.0f32, 1.0f32, 2.0f32, -2.0f32, 0.0f32, -1.0f32, 0.0f32, -3.0f32, 1.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("ij->", 1),
+        vec![Tensor::from_vec(
+            vec![3, 4],
+            vec![-1.0f32, 2.0f32, -1.0f32, -3.0f32, 1.0f32, 2.0f32, -2.0f32, 0.0f32, -1.0f32, 0.0f32, -3.0f32, 1.0f32],
+        )
+        .unwrap()],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[]);
     assert_close(y.as_slice::<f32>().unwrap(), &[-5.0f32]);
 }
 
 #[test]
 fn row_sum() {
-    let y = &run_node(&node("ij->i", 1), vec![Tensor::from_vec(vec![3, 4], vec![-2.0f32, 0.0f32, -1.0f32, 1.0f32, -3.0f32, -1.0f32, 1.0f32, 2.0f32, -1.0f32, -3.0f32, 2.0f32, 0.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("ij->i", 1),
+        vec![Tensor::from_vec(
+            vec![3, 4],
+            vec![-2.0f32, 0.0f32, -1.0f32, 1.0f32, -3.0f32, -1.0f32, 1.0f32, 2.0f32, -1.0f32, -3.0f32, 2.0f32, 0.0f32],
+        )
+        .unwrap()],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[3]);
     assert_close(y.as_slice::<f32>().unwrap(), &[-2.0f32, -1.0f32, -2.0f32]);
 }
 
 #[test]
 fn trace() {
-    let y = &run_node(&node("ii", 1), vec![Tensor::from_vec(vec![4, 4], vec![1.0f32, -2.0f32, 0.0f32, 3.0f32, 3.0f32, -1.0f32, 1.0f32, -3.0f32, 2.0f32, -2.0f32, -1.0f32, 3.0f32, 0.0f32, 3.0f32, -2.0f32, 2.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("ii", 1),
+        vec![Tensor::from_vec(
+            vec![4, 4],
+            vec![
+                1.0f32, -2.0f32, 0.0f32, 3.0f32, 3.0f32, -1.0f32, 1.0f32, -3.0f32, 2.0f32, -2.0f32, -1.0f32, 3.0f32,
+                0.0f32, 3.0f32, -2.0f32, 2.0f32,
+            ],
+        )
+        .unwrap()],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[]);
     assert_close(y.as_slice::<f32>().unwrap(), &[1.0f32]);
 }
 
 #[test]
 fn diag() {
-    let y = &run_node(&node("ii->i", 1), vec![Tensor::from_vec(vec![4, 4], vec![3.0f32, -3.0f32, -2.0f32, -2.0f32, -2.0f32, -1.0f32, -3.0f32, 3.0f32, -2.0f32, 3.0f32, 2.0f32, -2.0f32, 1.0f32, 2.0f32, -3.0f32, -3.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("ii->i", 1),
+        vec![Tensor::from_vec(
+            vec![4, 4],
+            vec![
+                3.0f32, -3.0f32, -2.0f32, -2.0f32, -2.0f32, -1.0f32, -3.0f32, 3.0f32, -2.0f32, 3.0f32, 2.0f32, -2.0f32,
+                1.0f32, 2.0f32, -3.0f32, -3.0f32,
+            ],
+        )
+        .unwrap()],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[4]);
     assert_close(y.as_slice::<f32>().unwrap(), &[3.0f32, -1.0f32, 2.0f32, -3.0f32]);
 }
 
 #[test]
 fn batch_diag() {
-    let y = &run_node(&node("...ii->...i", 1), vec![Tensor::from_vec(vec![2, 3, 3], vec![-1.0f32, -3.0f32, -1.0f32, 0.0f32, 1.0f32, 1.0f32, 0.0f32, -2.0f32, 1.0f32, 0.0f32, 2.0f32, 1.0f32, 2.0f32, 1.0f32, -1.0f32, -2.0f32, 0.0f32, 1.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("...ii->...i", 1),
+        vec![Tensor::from_vec(
+            vec![2, 3, 3],
+            vec![
+                -1.0f32, -3.0f32, -1.0f32, 0.0f32, 1.0f32, 1.0f32, 0.0f32, -2.0f32, 1.0f32, 0.0f32, 2.0f32, 1.0f32,
+                2.0f32, 1.0f32, -1.0f32, -2.0f32, 0.0f32, 1.0f32,
+            ],
+        )
+        .unwrap()],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[2, 3]);
     assert_close(y.as_slice::<f32>().unwrap(), &[-1.0f32, 1.0f32, 1.0f32, 0.0f32, 1.0f32, 1.0f32]);
 }
 
 #[test]
 fn ellipsis_matmul() {
-    let y = &run_node(&node("...ij,...jk->...ik", 2), vec![Tensor::from_vec(vec![2, 1, 3, 4], vec![-1.0f32, -2.0f32, -3.0f32, -3.0f32, -2.0f32, -1.0f32, -2.0f32, -2.0f32, -1.0f32, 2.0f32, -1.0f32, 3.0f32, 1.0f32, -3.0f32, 3.0f32, 3.0f32, 2.0f32, -2.0f32, 2.0f32, 1.0f32, 2.0f32, 1.0f32, 1.0f32, -1.0f32]).unwrap(), Tensor::from_vec(vec![3, 4, 2], vec![3.0f32, 3.0f32, 1.0f32, -1.0f32, 0.0f32, 0.0f32, -3.0f32, -3.0f32, 0.0f32, 0.0f32, -2.0f32, -2.0f32, -3.0f32, 3.0f32, 0.0f32, -2.0f32, 2.0f32, 3.0f32, -1.0f32, 3.0f32, 2.0f32, 2.0f32, 0.0f32, 3.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("...ij,...jk->...ik", 2),
+        vec![
+            Tensor::from_vec(
+                vec![2, 1, 3, 4],
+                vec![
+                    -1.0f32, -2.0f32, -3.0f32, -3.0f32, -2.0f32, -1.0f32, -2.0f32, -2.0f32, -1.0f32, 2.0f32, -1.0f32,
+                    3.0f32, 1.0f32, -3.0f32, 3.0f32, 3.0f32, 2.0f32, -2.0f32, 2.0f32, 1.0f32, 2.0f32, 1.0f32, 1.0f32,
+                    -1.0f32,
+                ],
+            )
+            .unwrap(),
+            Tensor::from_vec(
+                vec![3, 4, 2],
+                vec![
+                    3.0f32, 3.0f32, 1.0f32, -1.0f32, 0.0f32, 0.0f32, -3.0f32, -3.0f32, 0.0f32, 0.0f32, -2.0f32,
+                    -2.0f32, -3.0f32, 3.0f32, 0.0f32, -2.0f32, 2.0f32, 3.0f32, -1.0f32, 3.0f32, 2.0f32, 2.0f32, 0.0f32,
+                    3.0f32,
+                ],
+            )
+            .unwrap(),
+        ],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[2, 3, 3, 2]);
-    assert_close(y.as_slice::<f32>().unwrap(), &[4.0f32, 8.0f32, -1.0f32, 1.0f32, -10.0f32, -14.0f32, 13.0f32, 1.0f32, 8.0f32, 0.0f32, -1.0f32, -13.0f32, -6.0f32, -24.0f32, -7.0f32, -19.0f32, -6.0f32, 10.0f32, -9.0f32, -3.0f32, 1.0f32, 5.0f32, 10.0f32, 8.0f32, -3.0f32, 9.0f32, -2.0f32, 8.0f32, -5.0f32, 3.0f32, 11.0f32, 9.0f32, 10.0f32, 7.0f32, 5.0f32, 8.0f32]);
+    assert_close(
+        y.as_slice::<f32>().unwrap(),
+        &[
+            4.0f32, 8.0f32, -1.0f32, 1.0f32, -10.0f32, -14.0f32, 13.0f32, 1.0f32, 8.0f32, 0.0f32, -1.0f32, -13.0f32,
+            -6.0f32, -24.0f32, -7.0f32, -19.0f32, -6.0f32, 10.0f32, -9.0f32, -3.0f32, 1.0f32, 5.0f32, 10.0f32, 8.0f32,
+            -3.0f32, 9.0f32, -2.0f32, 8.0f32, -5.0f32, 3.0f32, 11.0f32, 9.0f32, 10.0f32, 7.0f32, 5.0f32, 8.0f32,
+        ],
+    );
 }
 
 #[test]
 fn implicit_order() {
-    let y = &run_node(&node("ba,cb", 2), vec![Tensor::from_vec(vec![3, 2], vec![-2.0f32, -3.0f32, 3.0f32, 0.0f32, -1.0f32, 2.0f32]).unwrap(), Tensor::from_vec(vec![4, 3], vec![-1.0f32, 1.0f32, 2.0f32, 2.0f32, -3.0f32, 3.0f32, 2.0f32, 1.0f32, -2.0f32, 3.0f32, -1.0f32, 3.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("ba,cb", 2),
+        vec![
+            Tensor::from_vec(vec![3, 2], vec![-2.0f32, -3.0f32, 3.0f32, 0.0f32, -1.0f32, 2.0f32]).unwrap(),
+            Tensor::from_vec(
+                vec![4, 3],
+                vec![
+                    -1.0f32, 1.0f32, 2.0f32, 2.0f32, -3.0f32, 3.0f32, 2.0f32, 1.0f32, -2.0f32, 3.0f32, -1.0f32, 3.0f32,
+                ],
+            )
+            .unwrap(),
+        ],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[2, 4]);
-    assert_close(y.as_slice::<f32>().unwrap(), &[3.0f32, -16.0f32, 1.0f32, -12.0f32, 7.0f32, 0.0f32, -10.0f32, -3.0f32]);
+    assert_close(
+        y.as_slice::<f32>().unwrap(),
+        &[3.0f32, -16.0f32, 1.0f32, -12.0f32, 7.0f32, 0.0f32, -10.0f32, -3.0f32],
+    );
 }
 
 #[test]
 fn three_operands() {
-    let y = &run_node(&node("ij,jk,kl->il", 3), vec![Tensor::from_vec(vec![2, 3], vec![-2.0f32, -3.0f32, 2.0f32, 1.0f32, -1.0f32, 3.0f32]).unwrap(), Tensor::from_vec(vec![3, 4], vec![3.0f32, -3.0f32, 1.0f32, 2.0f32, 1.0f32, 1.0f32, 0.0f32, 0.0f32, -1.0f32, -2.0f32, -1.0f32, 1.0f32]).unwrap(), Tensor::from_vec(vec![4, 2], vec![3.0f32, 3.0f32, -2.0f32, -3.0f32, 3.0f32, 1.0f32, 2.0f32, 2.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("ij,jk,kl->il", 3),
+        vec![
+            Tensor::from_vec(vec![2, 3], vec![-2.0f32, -3.0f32, 2.0f32, 1.0f32, -1.0f32, 3.0f32]).unwrap(),
+            Tensor::from_vec(
+                vec![3, 4],
+                vec![
+                    3.0f32, -3.0f32, 1.0f32, 2.0f32, 1.0f32, 1.0f32, 0.0f32, 0.0f32, -1.0f32, -2.0f32, -1.0f32, 1.0f32,
+                ],
+            )
+            .unwrap(),
+            Tensor::from_vec(vec![4, 2], vec![3.0f32, 3.0f32, -2.0f32, -3.0f32, 3.0f32, 1.0f32, 2.0f32, 2.0f32])
+                .unwrap(),
+        ],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[2, 2]);
     assert_close(y.as_slice::<f32>().unwrap(), &[-47.0f32, -38.0f32, 21.0f32, 35.0f32]);
 }
 
 #[test]
 fn sum_one_side() {
-    let y = &run_node(&node("ij,jk->k", 2), vec![Tensor::from_vec(vec![3, 4], vec![-1.0f32, 3.0f32, 1.0f32, 1.0f32, -1.0f32, -1.0f32, -1.0f32, 1.0f32, 0.0f32, -3.0f32, -3.0f32, -2.0f32]).unwrap(), Tensor::from_vec(vec![4, 2], vec![0.0f32, 1.0f32, 3.0f32, 2.0f32, -2.0f32, 0.0f32, 2.0f32, 3.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("ij,jk->k", 2),
+        vec![
+            Tensor::from_vec(
+                vec![3, 4],
+                vec![
+                    -1.0f32, 3.0f32, 1.0f32, 1.0f32, -1.0f32, -1.0f32, -1.0f32, 1.0f32, 0.0f32, -3.0f32, -3.0f32,
+                    -2.0f32,
+                ],
+            )
+            .unwrap(),
+            Tensor::from_vec(vec![4, 2], vec![0.0f32, 1.0f32, 3.0f32, 2.0f32, -2.0f32, 0.0f32, 2.0f32, 3.0f32])
+                .unwrap(),
+        ],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[2]);
     assert_close(y.as_slice::<f32>().unwrap(), &[3.0f32, -4.0f32]);
 }
 
 #[test]
 fn broadcast_scalar_dim() {
-    let y = &run_node(&node("ij,ij->ij", 2), vec![Tensor::from_vec(vec![1, 4], vec![0.0f32, 2.0f32, -2.0f32, 0.0f32]).unwrap(), Tensor::from_vec(vec![3, 4], vec![3.0f32, -1.0f32, -3.0f32, 2.0f32, -1.0f32, 0.0f32, 3.0f32, -1.0f32, -2.0f32, -2.0f32, 2.0f32, -2.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("ij,ij->ij", 2),
+        vec![
+            Tensor::from_vec(vec![1, 4], vec![0.0f32, 2.0f32, -2.0f32, 0.0f32]).unwrap(),
+            Tensor::from_vec(
+                vec![3, 4],
+                vec![
+                    3.0f32, -1.0f32, -3.0f32, 2.0f32, -1.0f32, 0.0f32, 3.0f32, -1.0f32, -2.0f32, -2.0f32, 2.0f32,
+                    -2.0f32,
+                ],
+            )
+            .unwrap(),
+        ],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[3, 4]);
-    assert_close(y.as_slice::<f32>().unwrap(), &[0.0f32, -2.0f32, 6.0f32, 0.0f32, 0.0f32, 0.0f32, -6.0f32, 0.0f32, 0.0f32, -4.0f32, -4.0f32, 0.0f32]);
+    assert_close(
+        y.as_slice::<f32>().unwrap(),
+        &[0.0f32, -2.0f32, 6.0f32, 0.0f32, 0.0f32, 0.0f32, -6.0f32, 0.0f32, 0.0f32, -4.0f32, -4.0f32, 0.0f32],
+    );
 }
 
 #[test]
 fn upper_lower() {
-    let y = &run_node(&node("aA,Ab->Ab", 2), vec![Tensor::from_vec(vec![2, 3], vec![1.0f32, -2.0f32, 2.0f32, 2.0f32, 1.0f32, -1.0f32]).unwrap(), Tensor::from_vec(vec![3, 2], vec![-1.0f32, 3.0f32, 2.0f32, -1.0f32, -3.0f32, -3.0f32]).unwrap()]).unwrap()[0];
+    let y = &run_node(
+        &node("aA,Ab->Ab", 2),
+        vec![
+            Tensor::from_vec(vec![2, 3], vec![1.0f32, -2.0f32, 2.0f32, 2.0f32, 1.0f32, -1.0f32]).unwrap(),
+            Tensor::from_vec(vec![3, 2], vec![-1.0f32, 3.0f32, 2.0f32, -1.0f32, -3.0f32, -3.0f32]).unwrap(),
+        ],
+    )
+    .unwrap()[0];
     assert_eq!(y.shape(), &[3, 2]);
     assert_close(y.as_slice::<f32>().unwrap(), &[-3.0f32, 9.0f32, -2.0f32, 1.0f32, -3.0f32, -3.0f32]);
 }
@@ -161,7 +412,8 @@ fn large_batched_matmul_matches_naive() {
     for bi in 0..b {
         for ni in 0..n {
             for mi in 0..m {
-                want[(bi * n + ni) * m + mi] = (0..k).map(|ki| av[(bi * m + mi) * k + ki] * bv[(bi * k + ki) * n + ni]).sum();
+                want[(bi * n + ni) * m + mi] =
+                    (0..k).map(|ki| av[(bi * m + mi) * k + ki] * bv[(bi * k + ki) * n + ni]).sum();
             }
         }
     }
@@ -181,7 +433,8 @@ fn tiled_path_with_leftover_rows_and_cols() {
     for bi in 0..b {
         for mi in 0..m {
             for ni in 0..n {
-                want[(bi * m + mi) * n + ni] = (0..k).map(|ki| av[(bi * m + mi) * k + ki] * bv[(bi * k + ki) * n + ni]).sum();
+                want[(bi * m + mi) * n + ni] =
+                    (0..k).map(|ki| av[(bi * m + mi) * k + ki] * bv[(bi * k + ki) * n + ni]).sum();
             }
         }
     }

@@ -28,7 +28,8 @@ fn reduce_mean_last_axis_keepdims() {
 
 #[test]
 fn reduce_sum_middle_axis_attr_opset11() {
-    let n = node("ReduceSum", 11, 1).with_attr("axes", Attribute::Ints(vec![1])).with_attr("keepdims", Attribute::Int(0));
+    let n =
+        node("ReduceSum", 11, 1).with_attr("axes", Attribute::Ints(vec![1])).with_attr("keepdims", Attribute::Int(0));
     let y = &run_node(&n, vec![x3()]).unwrap()[0];
     assert_eq!(y.shape(), &[2, 4]);
     // np.sum(x, axis=1)
@@ -136,7 +137,9 @@ fn reduce_ints_and_bool() {
 
 #[test]
 fn reduce_f16_and_nan() {
-    let x = Tensor::from_vec(vec![3], vec![half::f16::from_f32(1.0), half::f16::from_f32(2.5), half::f16::from_f32(-1.0)]).unwrap();
+    let x =
+        Tensor::from_vec(vec![3], vec![half::f16::from_f32(1.0), half::f16::from_f32(2.5), half::f16::from_f32(-1.0)])
+            .unwrap();
     let n = node("ReduceSum", 13, 1).with_attr("keepdims", Attribute::Int(0));
     let y = &run_node(&n, vec![x]).unwrap()[0];
     assert_eq!(y.as_slice::<half::f16>().unwrap()[0].to_f32(), 2.5);
@@ -153,7 +156,9 @@ fn reduce_errors() {
     let f = Tensor::from_vec(vec![1], vec![1.0f32]).unwrap();
     assert_eq!(run_node(&n, vec![x3(), f]).unwrap_err().code(), ErrorCode::TypeMismatch);
     // A leftover `axes` attribute at opset 18 is used when the input is absent.
-    let n = node("ReduceMean", 18, 1).with_attr("axes", Attribute::Ints(vec![0, 1])).with_attr("keepdims", Attribute::Int(0));
+    let n = node("ReduceMean", 18, 1)
+        .with_attr("axes", Attribute::Ints(vec![0, 1]))
+        .with_attr("keepdims", Attribute::Int(0));
     let y = &run_node(&n, vec![x3()]).unwrap()[0];
     assert_close(y.as_slice::<f32>().unwrap(), &[2.0, 2.5, 3.0, 3.5]);
     let n = node("ReduceMean", 18, 1).with_attr("axes", Attribute::Float(1.0));
@@ -175,8 +180,9 @@ fn reduce_large_parallel_paths_match_naive() {
     let want: Vec<f32> = (0..a * c).map(|ik| (0..b).map(|j| at(ik / c, j, ik % c)).sum::<f64>() as f32).collect();
     assert_close(y.as_slice::<f32>().unwrap(), &want);
     let y = &run_node(&n, vec![x.clone(), ti(&[0, 2])]).unwrap()[0];
-    let want: Vec<f32> =
-        (0..b).map(|j| (0..a).flat_map(|i| (0..c).map(move |k| (i, k))).map(|(i, k)| at(i, j, k)).sum::<f64>() as f32).collect();
+    let want: Vec<f32> = (0..b)
+        .map(|j| (0..a).flat_map(|i| (0..c).map(move |k| (i, k))).map(|(i, k)| at(i, j, k)).sum::<f64>() as f32)
+        .collect();
     assert_close(y.as_slice::<f32>().unwrap(), &want);
     // outer = 1, large inner: blocked inner chunks
     let x1 = t(&[1, 4, 70000], &(0..280000).map(|i| (i % 7) as f32).collect::<Vec<_>>());
@@ -240,7 +246,10 @@ fn cumsum_cumprod() {
     assert_eq!(y.as_slice::<i32>().unwrap(), &[1, 3, 6, 4, 9, 15]);
     let y = &run_node(&cum("CumSum", 0, 0), vec![x2.clone(), ti(&[0])]).unwrap()[0];
     assert_eq!(y.as_slice::<i32>().unwrap(), &[1, 2, 3, 5, 7, 9]);
-    assert_eq!(run_node(&cum("CumSum", 0, 0), vec![x2.clone(), ti(&[2])]).unwrap_err().code(), ErrorCode::InvalidArgument);
+    assert_eq!(
+        run_node(&cum("CumSum", 0, 0), vec![x2.clone(), ti(&[2])]).unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
     assert!(run_node(&cum("CumSum", 0, 0), vec![x2, Tensor::scalar(0.5f32)]).is_err());
 }
 

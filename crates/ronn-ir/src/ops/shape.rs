@@ -56,7 +56,9 @@ pub(super) fn infer(cx: &Cx) -> Option<Vec<ValueType>> {
             let rank = x.len() + axes.len();
             let axes: Vec<usize> = axes.iter().map(|&a| norm_axis(a, rank)).collect::<Option<_>>()?;
             let mut it = x.into_iter();
-            let dims = (0..rank).map(|i| if axes.contains(&i) { Some(Dim::Known(1)) } else { it.next() }).collect::<Option<_>>()?;
+            let dims = (0..rank)
+                .map(|i| if axes.contains(&i) { Some(Dim::Known(1)) } else { it.next() })
+                .collect::<Option<_>>()?;
             Some(vec![tensor(cx.dtype(0)?, Some(dims))])
         }
         "Squeeze" => {
