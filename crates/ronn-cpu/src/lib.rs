@@ -28,6 +28,7 @@ pub mod quantize;
 pub mod reduction;
 pub mod resize;
 pub mod rnn;
+pub mod rotary;
 pub mod sequence;
 pub mod shape;
 pub mod softmax;
@@ -62,6 +63,7 @@ pub fn registry() -> KernelRegistry {
     einsum::register(&mut r);
     resize::register(&mut r);
     rnn::register(&mut r);
+    rotary::register(&mut r);
     control::register(&mut r);
     sequence::register(&mut r);
     r
