@@ -21,6 +21,7 @@ pub mod logic;
 pub mod loss;
 pub mod math;
 pub mod matmul;
+pub mod nms;
 pub mod normalization;
 pub mod pad;
 pub mod pool;
@@ -56,6 +57,7 @@ pub fn registry() -> KernelRegistry {
     conv::register(&mut r);
     pool::register(&mut r);
     quantize::register(&mut r);
+    nms::register(&mut r);
     normalization::register(&mut r);
     softmax::register(&mut r);
     reduction::register(&mut r);
