@@ -29,8 +29,10 @@ pub(crate) const PAR_THRESHOLD: usize = 1 << 16;
 pub(crate) trait Real: Float + Send + Sync + Default + std::fmt::Debug + std::iter::Sum + 'static {
     /// exp, fast where possible (f32: vectorizable polynomial).
     fn fexp(self) -> Self;
-    /// From an f64 (attribute values).
+    /// From an f64 (attribute values, accumulated statistics).
     fn of(v: f64) -> Self;
+    /// To f64 (for accumulation).
+    fn to64(self) -> f64;
 }
 
 impl Real for f32 {
@@ -41,6 +43,10 @@ impl Real for f32 {
     fn of(v: f64) -> f32 {
         v as f32
     }
+    #[inline(always)]
+    fn to64(self) -> f64 {
+        self as f64
+    }
 }
 
 impl Real for f64 {
@@ -50,6 +56,10 @@ impl Real for f64 {
     }
     fn of(v: f64) -> f64 {
         v
+    }
+    #[inline(always)]
+    fn to64(self) -> f64 {
+        self
     }
 }
 
