@@ -227,6 +227,41 @@ fn for_planes<A: Sync, B: Send>(x: &[A], y: &mut [B], ip: usize, op: usize, f: i
     }
 }
 
+/// Max pool of one plane without indices (the common case).
+fn max_plane_fast<T: Element>(x: &[T], y: &mut [T], g: &Geo, sp: &[Vec<Span>; 3]) {
+    let [_, ih, iw] = g.ins;
+    let dw = g.d[2];
+    let mut yi = y.iter_mut();
+    for sd in &sp[0] {
+        for sh in &sp[1] {
+            for sw in &sp[2] {
+                let mut best: Option<T> = None;
+                if sw.t1 > sw.t0 {
+                    let w0 = (sw.start + (sw.t0 * dw) as i64) as usize;
+                    let w1 = (sw.start + ((sw.t1 - 1) * dw) as i64) as usize + 1;
+                    for td in sd.t0..sd.t1 {
+                        let pd = (sd.start + (td * g.d[0]) as i64) as usize;
+                        for th in sh.t0..sh.t1 {
+                            let ph = (sh.start + (th * g.d[1]) as i64) as usize;
+                            let row = (pd * ih + ph) * iw;
+                            if let Some(seg) = x.get(row + w0..row + w1) {
+                                let mut m = best.unwrap_or(seg[0]);
+                                for &v in seg.iter().step_by(dw) {
+                                    m = if v > m { v } else { m };
+                                }
+                                best = Some(m);
+                            }
+                        }
+                    }
+                }
+                if let Some(slot) = yi.next() {
+                    *slot = best.unwrap_or_default();
+                }
+            }
+        }
+    }
+}
+
 /// Max pool of one plane; writes values and the plane-local argmax (row-major).
 fn max_plane<T: Element>(x: &[T], y: &mut [T], idx: Option<&mut [usize]>, g: &Geo, sp: &[Vec<Span>; 3]) {
     let [_, ih, iw] = g.ins;
@@ -371,7 +406,7 @@ fn build_pool(ctx: &BuildCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
                 let xv = x.as_slice::<T>()?;
                 let mut y = vec![T::default(); planes * op];
                 if !want_idx {
-                    for_planes(xv, &mut y, ip, op, |xp, yp, _| max_plane(xp, yp, None, &g, &sp));
+                    for_planes(xv, &mut y, ip, op, |xp, yp, _| max_plane_fast(xp, yp, &g, &sp));
                     return output(Tensor::from_vec(oshape, y)?);
                 }
                 let mut pairs: Vec<(T, usize)> = vec![(T::default(), 0); planes * op];

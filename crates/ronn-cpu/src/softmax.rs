@@ -232,13 +232,44 @@ fn run_mode<R: Real>(x: &[R], outer: usize, n: usize, inner: usize, mode: Mode) 
     out
 }
 
+/// Maximum of a slice (8 independent lanes so the loop vectorizes); -inf when empty.
+#[inline]
+pub(crate) fn max_of<R: Real>(x: &[R]) -> R {
+    let mut lanes = [R::neg_infinity(); 8];
+    let mut it = x.chunks_exact(8);
+    for c in &mut it {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l = if v > *l { v } else { *l };
+        }
+    }
+    let mut m = R::neg_infinity();
+    for &v in lanes.iter().chain(it.remainder()) {
+        m = if v > m { v } else { m };
+    }
+    m
+}
+
+/// Sum of a slice (8 independent lanes).
+#[inline]
+pub(crate) fn sum_of<R: Real>(x: &[R]) -> R {
+    let mut lanes = [R::zero(); 8];
+    let mut it = x.chunks_exact(8);
+    for c in &mut it {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l = *l + v;
+        }
+    }
+    let mut s = R::zero();
+    for &v in lanes.iter().chain(it.remainder()) {
+        s = s + v;
+    }
+    s
+}
+
 /// One contiguous row.
 #[inline]
 fn row<R: Real>(x: &[R], o: &mut [R], mode: Mode) {
-    let mut m = R::neg_infinity();
-    for &v in x {
-        m = if v > m { v } else { m };
-    }
+    let m = max_of(x);
     if mode == Mode::Hardmax {
         let mut done = false;
         for (oi, &v) in o.iter_mut().zip(x) {
@@ -251,12 +282,10 @@ fn row<R: Real>(x: &[R], o: &mut [R], mode: Mode) {
         }
         return;
     }
-    let mut s = R::zero();
     for (oi, &v) in o.iter_mut().zip(x) {
-        let e = (v - m).fexp();
-        *oi = e;
-        s = s + e;
+        *oi = (v - m).fexp();
     }
+    let s = sum_of(o);
     match mode {
         Mode::Softmax => {
             let inv = R::one() / s;
