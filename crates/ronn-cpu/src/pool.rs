@@ -1,5 +1,5 @@
 //! Pooling operators (<https://onnx.ai/onnx/operators/>): MaxPool, AveragePool,
-//! LpPool, GlobalAveragePool, GlobalMaxPool, GlobalLpPool, MaxUnpool.
+//! LpPool, GlobalAveragePool, GlobalMaxPool, GlobalLpPool, MaxUnpool, MaxRoiPool.
 //!
 //! Windowed pools take 1 to 3 spatial dims (`kernel_shape`, `strides`, `pads`,
 //! `dilations`, `auto_pad` NOTSET/SAME_UPPER/SAME_LOWER/VALID, `ceil_mode`).
@@ -30,6 +30,7 @@ pub fn register(r: &mut KernelRegistry) {
     r.register_all("GlobalAveragePool", |c| build_global(c, Kind::Avg));
     r.register_all("GlobalLpPool", |c| build_global(c, Kind::Lp));
     r.register_all("MaxUnpool", build_unpool);
+    r.register_all("MaxRoiPool", build_max_roi_pool);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -607,6 +608,101 @@ fn build_unpool(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     })
 }
 
+// ---------------------------------------------------------------- MaxRoiPool
+
+fn build_max_roi_pool(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
+    let node = ctx.node;
+    let pooled = node
+        .attr_ints("pooled_shape")?
+        .ok_or_else(|| node.unsupported("missing required attribute pooled_shape"))?;
+    if pooled.len() != 2 || pooled.iter().any(|&v| v < 1) {
+        return Err(node.unsupported(format!("pooled_shape must be 2 positive values, got {pooled:?}")));
+    }
+    let (ph_n, pw_n) = (pooled[0] as usize, pooled[1] as usize);
+    let scale = node.attr_f_or("spatial_scale", 1.0)?;
+    kernel(move |_, inputs| {
+        let x = input(inputs, 0)?;
+        let rois = input(inputs, 1)?;
+        check_float(x, "X")?;
+        let shape = x.shape().to_vec();
+        if shape.len() != 4 {
+            return Err(Error::ShapeMismatch(format!("MaxRoiPool input must be N x C x H x W, got {shape:?}")));
+        }
+        if rois.rank() != 2 || rois.shape()[1] != 5 {
+            return Err(Error::ShapeMismatch(format!("rois must be num_rois x 5, got {:?}", rois.shape())));
+        }
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
+        let r = rois.load_rois()?;
+        fn go<R: Load>(x: &Tensor, r: &[f64], dims: [usize; 4], pooled: [usize; 2], scale: f32) -> Result<Tensor> {
+            let [n, c, h, w] = dims;
+            let [ph_n, pw_n] = pooled;
+            let xv = R::load(x)?;
+            let nr = r.len() / 5;
+            let mut y = vec![R::zero(); nr * c * ph_n * pw_n];
+            for (ri, roi) in r.chunks(5).enumerate() {
+                let b = roi[0];
+                if !(b >= 0.0 && (b as usize) < n) {
+                    return Err(Error::InvalidArgument(format!("roi {ri} has batch index {b}, batch size is {n}")));
+                }
+                let b = b as usize;
+                let s = scale as f64;
+                let (x1, y1) = ((roi[1] * s).round() as i64, (roi[2] * s).round() as i64);
+                let (x2, y2) = ((roi[3] * s).round() as i64, (roi[4] * s).round() as i64);
+                let rh = (y2 - y1 + 1).max(1) as f64;
+                let rw = (x2 - x1 + 1).max(1) as f64;
+                let bh = rh / ph_n as f64;
+                let bw = rw / pw_n as f64;
+                for ch in 0..c {
+                    let plane = (b * c + ch) * h * w;
+                    for ph in 0..ph_n {
+                        let hs = ((ph as f64 * bh).floor() as i64 + y1).clamp(0, h as i64) as usize;
+                        let he = (((ph + 1) as f64 * bh).ceil() as i64 + y1).clamp(0, h as i64) as usize;
+                        for pw in 0..pw_n {
+                            let ws = ((pw as f64 * bw).floor() as i64 + x1).clamp(0, w as i64) as usize;
+                            let we = (((pw + 1) as f64 * bw).ceil() as i64 + x1).clamp(0, w as i64) as usize;
+                            let mut m = R::neg_infinity();
+                            let mut any = false;
+                            for hh in hs..he {
+                                if let Some(seg) = xv.get(plane + hh * w + ws..plane + hh * w + we.max(ws)) {
+                                    for &v in seg {
+                                        any = true;
+                                        if v > m {
+                                            m = v;
+                                        }
+                                    }
+                                }
+                            }
+                            let o = ((ri * c + ch) * ph_n + ph) * pw_n + pw;
+                            if let Some(slot) = y.get_mut(o) {
+                                *slot = if any { m } else { R::zero() };
+                            }
+                        }
+                    }
+                }
+            }
+            R::store(x.dtype(), vec![nr, c, ph_n, pw_n], y)
+        }
+        let t = if x.dtype() == DType::Float64 {
+            go::<f64>(x, &r, [n, c, h, w], [ph_n, pw_n], scale)?
+        } else {
+            go::<f32>(x, &r, [n, c, h, w], [ph_n, pw_n], scale)?
+        };
+        output(t)
+    })
+}
+
+/// Reads a rois tensor as f64 values.
+trait LoadRois {
+    fn load_rois(&self) -> Result<Vec<f64>>;
+}
+
+impl LoadRois for Tensor {
+    fn load_rois(&self) -> Result<Vec<f64>> {
+        check_float(self, "rois")?;
+        self.to_f64_vec()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -754,6 +850,21 @@ mod tests {
         assert_eq!(f(&y[0])[18], 8.);
         let bad = Tensor::from_vec(vec![1, 1, 2, 2], vec![5i64, 7, 13, 99]).unwrap();
         assert!(run_node(&n, vec![x, bad]).is_err());
+    }
+
+    #[test]
+    fn max_roi_pool() {
+        let n = Node::new("MaxRoiPool", &["x", "r"], &["y"], 1).with_attr("pooled_shape", ints(&[2, 2]));
+        // roi covering the whole 4x4 image: bins are the four 2x2 quadrants.
+        let r = t(vec![2, 5], vec![0., 0., 0., 3., 3., 0., 1., 1., 2., 2.]);
+        let y = run_node(&n, vec![x44(), r]).unwrap();
+        assert_eq!(y[0].shape(), &[2, 1, 2, 2]);
+        // second roi: rows/cols 1..=2 -> bins of one pixel each.
+        assert_eq!(f(&y[0]), &[6., 8., 14., 16., 6., 7., 10., 11.]);
+        let bad = t(vec![1, 5], vec![3., 0., 0., 1., 1.]);
+        assert!(run_node(&n, vec![x44(), bad]).is_err());
+        let bad_shape = t(vec![1, 4], vec![0., 0., 1., 1.]);
+        assert!(run_node(&n, vec![x44(), bad_shape]).is_err());
     }
 
     #[test]
