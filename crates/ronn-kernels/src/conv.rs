@@ -562,3 +562,95 @@ mod tests {
         assert!(conv(&bad, &[0.0; 9], &[0.0; 4], None, &mut y, Activation::None).is_err());
     }
 }
+
+/// Hand-run timing sanity check (not part of the suite):
+/// `cargo test -p ronn-kernels --release timing_sanity -- --ignored --nocapture`.
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use std::time::Instant;
+
+    fn best<F: FnMut()>(mut f: F) -> f64 {
+        f();
+        let mut b = f64::MAX;
+        for _ in 0..3 {
+            let t = Instant::now();
+            f();
+            b = b.min(t.elapsed().as_secs_f64());
+        }
+        b
+    }
+
+    #[test]
+    #[ignore]
+    fn timing_sanity() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        pool.install(|| {
+            let n = 1024;
+            let a = vec![1.0f32; n * n];
+            let b = vec![0.5f32; n * n];
+            let mut c = vec![0f32; n * n];
+            let t = best(|| crate::gemm::matmul(n, n, n, &a, &b, &mut c, true).unwrap());
+            println!("matmul 1024^3 f32: {:.1} GFLOP/s", 2.0 * (n * n * n) as f64 / t / 1e9);
+            // (c_in, c_out, hw, k, stride, pad, group)
+            let shapes = [
+                (3, 64, 224, 7, 2, 3, 1),
+                (64, 64, 56, 1, 1, 0, 1),
+                (64, 64, 56, 3, 1, 1, 1),
+                (64, 256, 56, 1, 1, 0, 1),
+                (256, 64, 56, 1, 1, 0, 1),
+                (128, 128, 28, 3, 1, 1, 1),
+                (256, 1024, 14, 1, 1, 0, 1),
+                (256, 256, 14, 3, 1, 1, 1),
+                (512, 512, 7, 3, 1, 1, 1),
+                (2048, 512, 7, 1, 1, 0, 1),
+                (256, 256, 56, 3, 2, 1, 1),
+                (96, 96, 112, 3, 1, 1, 96),
+            ];
+            let mut total_flops = 0.0;
+            let mut total_t = 0.0;
+            for &(ci, co, hw, k, s, p, grp) in &shapes {
+                let o = (hw + 2 * p - k) / s + 1;
+                let g = ConvGeom {
+                    batch: 1,
+                    c_in: ci,
+                    c_out: co,
+                    group: grp,
+                    in_spatial: vec![hw, hw],
+                    out_spatial: vec![o, o],
+                    kernel: vec![k, k],
+                    strides: vec![s, s],
+                    dilations: vec![1, 1],
+                    pads_begin: vec![p, p],
+                };
+                let x = vec![0.5f32; ci * hw * hw];
+                let w = vec![0.25f32; co * ci / grp * k * k];
+                let bias = vec![0.1f32; co];
+                let mut y = vec![0f32; co * o * o];
+                let t = best(|| conv(&g, &x, &w, Some(&bias), &mut y, Activation::Relu).unwrap());
+                let lat = Lattice {
+                    img: &g.in_spatial,
+                    col: &g.out_spatial,
+                    kernel: &g.kernel,
+                    strides: &g.strides,
+                    dilations: &g.dilations,
+                    pads: &g.pads_begin,
+                };
+                let mut col = vec![0f32; ci / grp * k * k * o * o];
+                let ti = best(|| lat.im2col(ci / grp, &x[..ci / grp * hw * hw], &mut col));
+                println!("   im2col {:.3} ms", ti * 1e3);
+                let flops = 2.0 * (co * o * o * ci / grp * k * k) as f64;
+                if grp == 1 {
+                    total_flops += flops;
+                    total_t += t;
+                }
+                println!(
+                    "conv {ci:>4}->{co:<4} {hw:>3}x{hw:<3} k{k} s{s} g{grp}: {:>7.3} ms {:>6.1} GFLOP/s",
+                    t * 1e3,
+                    flops / t / 1e9
+                );
+            }
+            println!("resnet50 conv shapes overall: {:.1} GFLOP/s", total_flops / total_t / 1e9);
+        });
+    }
+}
