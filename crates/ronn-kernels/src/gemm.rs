@@ -1,1 +1,259 @@
-//! Matrix multiplication. (Owned by the matmul/conv work; see ronn-cpu/src/matmul.rs.)
+//! Matrix multiplication on plain slices, over faer's `gemm` crate.
+//!
+//! [`gemm`] computes `C = beta_c * C + alpha * op(A) * op(B)` for row-major
+//! matrices with explicit leading dimensions and transpose flags, for `f32` and
+//! `f64` ([`Scalar`]). Bounds are checked before the unsafe call, so a wrong
+//! size is an `Err`, never undefined behaviour. Problems above
+//! [`PARALLEL_FLOPS`] use the current rayon pool; small ones run inline.
+
+use ronn_core::{Error, Result};
+
+/// Flop count (m*n*k) above which gemm uses the rayon pool.
+pub const PARALLEL_FLOPS: usize = 1 << 21;
+
+/// Element types the gemm and conv kernels compute in.
+pub trait Scalar:
+    Copy
+    + Send
+    + Sync
+    + Default
+    + PartialOrd
+    + std::fmt::Debug
+    + std::ops::Add<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + 'static
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// Conversion from f32 (activation parameters).
+    fn from_f32(v: f32) -> Self;
+}
+
+impl Scalar for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        v
+    }
+}
+
+impl Scalar for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    #[inline(always)]
+    fn from_f32(v: f32) -> Self {
+        v as f64
+    }
+}
+
+/// A row-major matrix operand: `data[i * ld + j]` is element (i, j) of the
+/// stored matrix; `trans` means the operand is the transpose of what is stored.
+#[derive(Clone, Copy, Debug)]
+pub struct Mat<'a, T> {
+    /// The stored elements.
+    pub data: &'a [T],
+    /// Leading dimension (distance between stored rows).
+    pub ld: usize,
+    /// Whether the logical operand is the transpose of the stored matrix.
+    pub trans: bool,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// A plain row-major `rows x cols` operand with `ld = cols`.
+    pub fn rm(data: &'a [T], cols: usize) -> Self {
+        Mat { data, ld: cols, trans: false }
+    }
+    /// The transpose of a stored row-major matrix with `cols` columns.
+    pub fn t(data: &'a [T], cols: usize) -> Self {
+        Mat { data, ld: cols, trans: true }
+    }
+    /// (row stride, col stride) of the logical operand.
+    fn strides(&self) -> (usize, usize) {
+        if self.trans {
+            (1, self.ld)
+        } else {
+            (self.ld, 1)
+        }
+    }
+}
+
+/// Checks that a logical `rows x cols` operand with strides fits in `len`.
+fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize, what: &str) -> Result<()> {
+    if rows == 0 || cols == 0 {
+        return Ok(());
+    }
+    let last = (rows - 1)
+        .checked_mul(rs)
+        .and_then(|a| (cols - 1).checked_mul(cs).and_then(|b| a.checked_add(b)))
+        .ok_or_else(|| Error::Internal(format!("gemm: {what} index overflow")))?;
+    if last >= len {
+        return Err(Error::Internal(format!(
+            "gemm: {what} needs {} elements for {rows}x{cols} (strides {rs},{cs}), slice has {len}",
+            last + 1
+        )));
+    }
+    Ok(())
+}
+
+/// `C[m x n] (row-major, leading dim ldc) = beta_c * C + alpha * op(A)[m x k] * op(B)[k x n]`.
+///
+/// With `beta_c == 0` the old contents of C are not read (NaNs there do not leak).
+/// `parallel`: allow using the rayon pool when the problem is large.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm<T: Scalar>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
+    c: &mut [T],
+    ldc: usize,
+    alpha: T,
+    beta_c: T,
+    parallel: bool,
+) -> Result<()> {
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if std::any::TypeId::of::<T>() != std::any::TypeId::of::<f32>()
+        && std::any::TypeId::of::<T>() != std::any::TypeId::of::<f64>()
+    {
+        return Err(Error::Internal("gemm: only f32 and f64 are supported".into()));
+    }
+    fits(c.len(), m, n, ldc, 1, "C")?;
+    if ldc < n {
+        return Err(Error::Internal(format!("gemm: ldc {ldc} < n {n}")));
+    }
+    let read_dst = beta_c != T::ZERO;
+    if k == 0 {
+        for i in 0..m {
+            for v in &mut c[i * ldc..i * ldc + n] {
+                *v = if read_dst { *v * beta_c } else { T::ZERO };
+            }
+        }
+        return Ok(());
+    }
+    let (ars, acs) = a.strides();
+    let (brs, bcs) = b.strides();
+    fits(a.data.len(), m, k, ars, acs, "A")?;
+    fits(b.data.len(), k, n, brs, bcs, "B")?;
+    let flops = m.saturating_mul(n).saturating_mul(k);
+    let par = if parallel && flops >= PARALLEL_FLOPS && rayon::current_num_threads() > 1 {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: T is f32 or f64 (checked above, so gemm's type dispatch cannot panic);
+    // `fits` proved every element gemm addresses for A (m x k), B (k x n) and
+    // C (m x n) lies inside the respective slice; C is borrowed mutably so it
+    // does not alias A or B.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            ldc as isize,
+            read_dst,
+            a.data.as_ptr(),
+            acs as isize,
+            ars as isize,
+            b.data.as_ptr(),
+            bcs as isize,
+            brs as isize,
+            beta_c,
+            alpha,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+    Ok(())
+}
+
+/// Convenience: `C = A * B` for contiguous row-major `A[m x k]`, `B[k x n]`, `C[m x n]`.
+pub fn matmul<T: Scalar>(m: usize, n: usize, k: usize, a: &[T], b: &[T], c: &mut [T], parallel: bool) -> Result<()> {
+    gemm(m, n, k, Mat::rm(a, k), Mat::rm(b, n), c, n, T::ONE, T::ZERO, parallel)
+}
+
+/// Transposes a row-major `rows x cols` matrix into a new `cols x rows` one.
+pub fn transpose<T: Copy + Default>(src: &[T], rows: usize, cols: usize) -> Result<Vec<T>> {
+    if src.len() != rows * cols {
+        return Err(Error::Internal(format!("transpose: {} elements for {rows}x{cols}", src.len())));
+    }
+    let mut out = vec![T::default(); src.len()];
+    const BS: usize = 32;
+    for i0 in (0..rows).step_by(BS) {
+        for j0 in (0..cols).step_by(BS) {
+            for i in i0..(i0 + BS).min(rows) {
+                for j in j0..(j0 + BS).min(cols) {
+                    out[j * rows + i] = src[i * cols + j];
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(m: usize, n: usize, k: usize, a: &[f64], b: &[f64]) -> Vec<f64> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for p in 0..k {
+                    c[i * n + j] += a[i * k + p] * b[p * n + j];
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn odd_shapes_match_naive() {
+        for &(m, n, k) in &[(1, 1, 1), (7, 33, 1), (33, 7, 33), (1, 33, 7), (7, 1, 33), (64, 65, 66)] {
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| ((i * 5 % 11) as f64) * 0.5).collect();
+            let want = naive(m, n, k, &a, &b);
+            let mut c = vec![f64::NAN; m * n];
+            matmul(m, n, k, &a, &b, &mut c, true).unwrap();
+            assert_eq!(c, want, "{m}x{n}x{k}");
+            let af: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+            let bt = transpose(&b, k, n).unwrap();
+            let btf: Vec<f32> = bt.iter().map(|&v| v as f32).collect();
+            let mut cf = vec![0f32; m * n];
+            gemm(m, n, k, Mat::rm(&af, k), Mat::t(&btf, k), &mut cf, n, 1.0, 0.0, false).unwrap();
+            for (x, y) in cf.iter().zip(&want) {
+                assert!((*x as f64 - y).abs() < 1e-3, "{x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn alpha_beta_and_k_zero() {
+        let a = [1.0f32, 2.0];
+        let b = [3.0f32, 4.0];
+        let mut c = [10.0f32];
+        gemm(1, 1, 2, Mat::rm(&a, 2), Mat::rm(&b, 1), &mut c, 1, 2.0, 0.5, false).unwrap();
+        assert_eq!(c, [5.0 + 22.0]);
+        let mut c = [f32::NAN, f32::NAN];
+        gemm(1, 2, 0, Mat::rm(&a, 0), Mat::rm(&b, 2), &mut c, 2, 1.0, 0.0, false).unwrap();
+        assert_eq!(c, [0.0, 0.0]);
+    }
+
+    #[test]
+    fn short_slices_are_errors() {
+        let a = [1.0f32; 5];
+        let b = [1.0f32; 6];
+        let mut c = [0.0f32; 4];
+        assert!(matmul(2, 2, 3, &a, &b, &mut c, false).is_err());
+    }
+}

@@ -1,4 +1,9 @@
-//! Hot loops on plain slices, with no knowledge of graphs: GEMM with pre-packed
-//! operands, and the vectorized math the CPU provider's kernels call.
+//! Hot loops on plain slices, with no knowledge of graphs: GEMM over faer's
+//! `gemm` crate ([`gemm`]), N-d convolution / transposed convolution with a
+//! fusable activation epilogue ([`conv`]).
 
+pub mod conv;
 pub mod gemm;
+
+pub use conv::{conv as conv_nd, conv_transpose, Activation, ConvGeom};
+pub use gemm::{gemm as gemm_mat, matmul, Mat, Scalar};

@@ -1,0 +1,656 @@
+//! N-dimensional convolution and transposed convolution on plain NC[spatial]
+//! slices, for `f32`/`f64` ([`Scalar`]).
+//!
+//! - [`conv`]: 1x1 stride-1 unpadded kernels run as one gemm per image and group
+//!   straight on the input (no im2col); depthwise 2-D (`group == C_in == C_out`)
+//!   runs a direct kernel; everything else is im2col + gemm per image and group.
+//!   The weight layout is ONNX's `[M, C/group, k...]`, which is already the
+//!   row-major `[M/group, C/group * prod(k)]` gemm operand per group, so callers
+//!   only convert its type once at planning time.
+//! - [`conv_transpose`]: gemm (`W_g^T * X_g`) + col2im.
+//!
+//! Both take an [`Activation`] epilogue applied (with the bias) to each output
+//! row right after its gemm, while it is still in cache, so graph fusion
+//! (Conv+Relu, Conv+Clip, ...) can reuse this API.
+
+use crate::gemm::{gemm, Mat, Scalar};
+use rayon::prelude::*;
+use ronn_core::{Error, Result};
+
+/// The activation fused after bias.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Activation {
+    /// Identity.
+    #[default]
+    None,
+    /// max(x, 0).
+    Relu,
+    /// min(max(x, min), max).
+    Clip {
+        /// Lower bound.
+        min: f32,
+        /// Upper bound.
+        max: f32,
+    },
+    /// x if x >= 0 else alpha * x.
+    LeakyRelu {
+        /// Slope for negatives.
+        alpha: f32,
+    },
+}
+
+/// Adds `bias` (if any) to every element of `row` and applies `act`.
+#[inline]
+pub fn epilogue<T: Scalar>(row: &mut [T], bias: Option<T>, act: Activation) {
+    if let Some(b) = bias {
+        for v in row.iter_mut() {
+            *v = *v + b;
+        }
+    }
+    match act {
+        Activation::None => {}
+        Activation::Relu => {
+            for v in row.iter_mut() {
+                if *v < T::ZERO {
+                    *v = T::ZERO;
+                }
+            }
+        }
+        Activation::Clip { min, max } => {
+            let (lo, hi) = (T::from_f32(min), T::from_f32(max));
+            for v in row.iter_mut() {
+                if *v < lo {
+                    *v = lo;
+                }
+                if *v > hi {
+                    *v = hi;
+                }
+            }
+        }
+        Activation::LeakyRelu { alpha } => {
+            let a = T::from_f32(alpha);
+            for v in row.iter_mut() {
+                if *v < T::ZERO {
+                    *v = *v * a;
+                }
+            }
+        }
+    }
+}
+
+/// Geometry of a convolution. For [`conv`], `in_spatial` is X's spatial shape and
+/// `out_spatial` Y's; for [`conv_transpose`] likewise (X is the small one).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvGeom {
+    /// N.
+    pub batch: usize,
+    /// Channels of X.
+    pub c_in: usize,
+    /// Channels of Y.
+    pub c_out: usize,
+    /// Groups (divides both channel counts).
+    pub group: usize,
+    /// X spatial dims.
+    pub in_spatial: Vec<usize>,
+    /// Y spatial dims.
+    pub out_spatial: Vec<usize>,
+    /// Kernel spatial dims.
+    pub kernel: Vec<usize>,
+    /// Strides per spatial dim.
+    pub strides: Vec<usize>,
+    /// Dilations per spatial dim.
+    pub dilations: Vec<usize>,
+    /// Leading pads per spatial dim (trailing pads only shape the output).
+    pub pads_begin: Vec<usize>,
+}
+
+impl ConvGeom {
+    /// Elements of one spatial plane of X.
+    pub fn in_size(&self) -> usize {
+        self.in_spatial.iter().product()
+    }
+    /// Elements of one spatial plane of Y.
+    pub fn out_size(&self) -> usize {
+        self.out_spatial.iter().product()
+    }
+    /// Kernel taps.
+    pub fn kernel_size(&self) -> usize {
+        self.kernel.iter().product()
+    }
+    fn check(&self) -> Result<()> {
+        let nd = self.kernel.len();
+        let ok = nd >= 1
+            && self.in_spatial.len() == nd
+            && self.out_spatial.len() == nd
+            && self.strides.len() == nd
+            && self.dilations.len() == nd
+            && self.pads_begin.len() == nd
+            && self.group >= 1
+            && self.c_in % self.group == 0
+            && self.c_out % self.group == 0
+            && self.strides.iter().all(|&s| s >= 1)
+            && self.dilations.iter().all(|&d| d >= 1);
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!("inconsistent convolution geometry {self:?}")))
+        }
+    }
+}
+
+/// Gathers kernel taps: `img` has `channels` planes of `img_dims`; `cols` gets
+/// `channels * prod(kernel)` rows of `prod(col_dims)` (zero where out of bounds).
+/// Position `o` along dim `d` of the col grid reads image index
+/// `o * stride + k * dilation - pad`.
+struct Lattice<'a> {
+    img: &'a [usize],
+    col: &'a [usize],
+    kernel: &'a [usize],
+    strides: &'a [usize],
+    dilations: &'a [usize],
+    pads: &'a [usize],
+}
+
+impl Lattice<'_> {
+    /// Calls `f(row_index_in_col_plane_start, image_base, lo, hi, off)` for each run
+    /// along the last dim: for col positions `lo..hi` (of the last dim) the image
+    /// index along the last dim is `ow * s + off` (valid), for one kernel tap `kidx`.
+    /// Positions outside `lo..hi` (and whole invalid rows, reported with lo == hi)
+    /// are out of bounds.
+    fn for_each_run(&self, kidx: usize, mut f: impl FnMut(usize, usize, usize, usize, isize)) {
+        let nd = self.kernel.len();
+        let mut kpos = [0usize; 8];
+        let mut rem = kidx;
+        for d in (0..nd).rev() {
+            kpos[d] = rem % self.kernel[d];
+            rem /= self.kernel[d];
+        }
+        let col_last = self.col[nd - 1];
+        let img_last = self.img[nd - 1] as isize;
+        let s = self.strides[nd - 1] as isize;
+        let off = (kpos[nd - 1] * self.dilations[nd - 1]) as isize - self.pads[nd - 1] as isize;
+        // valid ow: 0 <= ow*s + off < img_last
+        let lo = if off >= 0 { 0 } else { ((-off) + s - 1) / s };
+        let hi = if img_last - off <= 0 { 0 } else { (img_last - off + s - 1) / s };
+        let lo = (lo as usize).min(col_last);
+        let hi = (hi.max(0) as usize).min(col_last).max(lo);
+        let outer: usize = self.col[..nd - 1].iter().product();
+        for o in 0..outer {
+            let mut r = o;
+            let mut base: isize = 0;
+            let mut mult: isize = 1;
+            let mut valid = true;
+            for d in (0..nd - 1).rev() {
+                let od = r % self.col[d];
+                r /= self.col[d];
+                let i = (od * self.strides[d] + kpos[d] * self.dilations[d]) as isize - self.pads[d] as isize;
+                if i < 0 || i >= self.img[d] as isize {
+                    valid = false;
+                    break;
+                }
+                base += i * mult;
+                mult *= self.img[d] as isize;
+            }
+            let base = (base as usize) * self.img[nd - 1];
+            if valid {
+                f(o * col_last, base, lo, hi, off);
+            } else {
+                f(o * col_last, 0, 0, 0, 0);
+            }
+        }
+    }
+
+    fn im2col<T: Scalar>(&self, channels: usize, img: &[T], cols: &mut [T]) {
+        let isz: usize = self.img.iter().product();
+        let csz: usize = self.col.iter().product();
+        let ksz: usize = self.kernel.iter().product();
+        let nd = self.kernel.len();
+        let col_last = self.col[nd - 1];
+        let s = self.strides[nd - 1];
+        for c in 0..channels {
+            let plane = &img[c * isz..(c + 1) * isz];
+            for kidx in 0..ksz {
+                let row = &mut cols[(c * ksz + kidx) * csz..(c * ksz + kidx + 1) * csz];
+                self.for_each_run(kidx, |start, base, lo, hi, off| {
+                    let dst = &mut row[start..start + col_last];
+                    dst[..lo].fill(T::ZERO);
+                    dst[hi..].fill(T::ZERO);
+                    if hi > lo {
+                        let first = (base as isize + lo as isize * s as isize + off) as usize;
+                        if s == 1 {
+                            dst[lo..hi].copy_from_slice(&plane[first..first + (hi - lo)]);
+                        } else {
+                            for (j, v) in dst[lo..hi].iter_mut().enumerate() {
+                                *v = plane[first + j * s];
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    fn col2im<T: Scalar>(&self, channels: usize, cols: &[T], img: &mut [T]) {
+        let isz: usize = self.img.iter().product();
+        let csz: usize = self.col.iter().product();
+        let ksz: usize = self.kernel.iter().product();
+        let s = self.strides[self.kernel.len() - 1];
+        for c in 0..channels {
+            let plane = &mut img[c * isz..(c + 1) * isz];
+            for kidx in 0..ksz {
+                let row = &cols[(c * ksz + kidx) * csz..(c * ksz + kidx + 1) * csz];
+                self.for_each_run(kidx, |start, base, lo, hi, off| {
+                    if hi > lo {
+                        let first = (base as isize + lo as isize * s as isize + off) as usize;
+                        for (j, v) in row[start + lo..start + hi].iter().enumerate() {
+                            let p = &mut plane[first + j * s];
+                            *p = *p + *v;
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
+    if got != want {
+        return Err(Error::ShapeMismatch(format!("conv: {what} has {got} elements, expected {want}")));
+    }
+    Ok(())
+}
+
+/// Convolution `Y = act(conv(X, W) + bias)`.
+///
+/// `x`: `[N, C_in, in_spatial...]`, `w`: `[C_out, C_in/group, kernel...]`,
+/// `bias`: `[C_out]`, `y`: `[N, C_out, out_spatial...]` (fully overwritten).
+pub fn conv<T: Scalar>(
+    g: &ConvGeom,
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    y: &mut [T],
+    act: Activation,
+) -> Result<()> {
+    g.check()?;
+    let nd = g.kernel.len();
+    if nd > 8 {
+        return Err(Error::InvalidArgument("conv: more than 8 spatial dims".into()));
+    }
+    let (isz, osz, ksz) = (g.in_size(), g.out_size(), g.kernel_size());
+    let cg = g.c_in / g.group;
+    let mg = g.c_out / g.group;
+    check_len("X", x.len(), g.batch * g.c_in * isz)?;
+    check_len("W", w.len(), g.c_out * cg * ksz)?;
+    check_len("Y", y.len(), g.batch * g.c_out * osz)?;
+    if let Some(b) = bias {
+        check_len("B", b.len(), g.c_out)?;
+    }
+    if y.is_empty() {
+        return Ok(());
+    }
+    let lat = Lattice {
+        img: &g.in_spatial,
+        col: &g.out_spatial,
+        kernel: &g.kernel,
+        strides: &g.strides,
+        dilations: &g.dilations,
+        pads: &g.pads_begin,
+    };
+
+    // Depthwise 2-D: direct kernel, parallel over planes.
+    if g.group == g.c_in && g.c_in == g.c_out && nd == 2 && g.group > 1 {
+        let work = |(p, yp): (usize, &mut [T])| {
+            let c = p % g.c_out;
+            let xp = &x[p * isz..(p + 1) * isz];
+            let wk = &w[c * ksz..(c + 1) * ksz];
+            yp.fill(T::ZERO);
+            depthwise_plane(&lat, xp, wk, yp);
+            epilogue(yp, bias.map(|b| b[c]), act);
+        };
+        if y.len() >= 1 << 15 {
+            y.par_chunks_mut(osz).enumerate().for_each(work);
+        } else {
+            y.chunks_mut(osz).enumerate().for_each(work);
+        }
+        return Ok(());
+    }
+
+    let pointwise = g.kernel.iter().all(|&k| k == 1)
+        && g.strides.iter().all(|&s| s == 1)
+        && g.pads_begin.iter().all(|&p| p == 0)
+        && g.in_spatial == g.out_spatial;
+    let threads = rayon::current_num_threads();
+    let k = cg * ksz;
+    let one_image = |n: usize, yimg: &mut [T], col: &mut Vec<T>, parallel: bool| -> Result<()> {
+        for gi in 0..g.group {
+            let xg = &x[(n * g.c_in + gi * cg) * isz..(n * g.c_in + (gi + 1) * cg) * isz];
+            let wg = &w[gi * mg * k..(gi + 1) * mg * k];
+            let yg = &mut yimg[gi * mg * osz..(gi + 1) * mg * osz];
+            let rhs: &[T] = if pointwise {
+                xg
+            } else {
+                col.resize(k * osz, T::ZERO);
+                lat.im2col(cg, xg, col);
+                col
+            };
+            gemm(mg, osz, k, Mat::rm(wg, k), Mat::rm(rhs, osz), yg, osz, T::ONE, T::ZERO, parallel)?;
+            for (m, row) in yg.chunks_mut(osz).enumerate() {
+                epilogue(row, bias.map(|b| b[gi * mg + m]), act);
+            }
+        }
+        Ok(())
+    };
+    if g.batch > 1 && threads > 1 {
+        y.par_chunks_mut(g.c_out * osz)
+            .enumerate()
+            .try_for_each_init(Vec::new, |col, (n, yimg)| one_image(n, yimg, col, false))
+    } else {
+        let mut col = Vec::new();
+        for (n, yimg) in y.chunks_mut(g.c_out * osz).enumerate() {
+            one_image(n, yimg, &mut col, true)?;
+        }
+        Ok(())
+    }
+}
+
+/// One depthwise plane (2-D): `yp += conv(xp, wk)`.
+fn depthwise_plane<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
+    let ow = lat.col[1];
+    let s = lat.strides[1];
+    for (kidx, &wv) in wk.iter().enumerate() {
+        lat.for_each_run(kidx, |start, base, lo, hi, off| {
+            if hi > lo {
+                let first = (base as isize + lo as isize * s as isize + off) as usize;
+                let dst = &mut yp[start + lo..start + hi];
+                if s == 1 {
+                    for (d, v) in dst.iter_mut().zip(&xp[first..first + (hi - lo)]) {
+                        *d = *d + wv * *v;
+                    }
+                } else {
+                    for (j, d) in dst.iter_mut().enumerate() {
+                        *d = *d + wv * xp[first + j * s];
+                    }
+                }
+            }
+            let _ = ow;
+        });
+    }
+}
+
+/// Transposed convolution `Y = act(conv_transpose(X, W) + bias)`.
+///
+/// `x`: `[N, C_in, in_spatial...]`, `w`: `[C_in, C_out/group, kernel...]`,
+/// `bias`: `[C_out]`, `y`: `[N, C_out, out_spatial...]` (fully overwritten).
+/// Output index along a dim is `i * stride + k * dilation - pad_begin`.
+pub fn conv_transpose<T: Scalar>(
+    g: &ConvGeom,
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    y: &mut [T],
+    act: Activation,
+) -> Result<()> {
+    g.check()?;
+    let nd = g.kernel.len();
+    if nd > 8 {
+        return Err(Error::InvalidArgument("conv_transpose: more than 8 spatial dims".into()));
+    }
+    let (isz, osz, ksz) = (g.in_size(), g.out_size(), g.kernel_size());
+    let cg = g.c_in / g.group;
+    let mg = g.c_out / g.group;
+    check_len("X", x.len(), g.batch * g.c_in * isz)?;
+    check_len("W", w.len(), g.c_in * mg * ksz)?;
+    check_len("Y", y.len(), g.batch * g.c_out * osz)?;
+    if let Some(b) = bias {
+        check_len("B", b.len(), g.c_out)?;
+    }
+    if y.is_empty() {
+        return Ok(());
+    }
+    // Here the "image" is Y and the col grid is X's spatial grid.
+    let lat = Lattice {
+        img: &g.out_spatial,
+        col: &g.in_spatial,
+        kernel: &g.kernel,
+        strides: &g.strides,
+        dilations: &g.dilations,
+        pads: &g.pads_begin,
+    };
+    let rows = mg * ksz;
+    let mut col = vec![T::ZERO; rows * isz];
+    for (n, yimg) in y.chunks_mut(g.c_out * osz).enumerate() {
+        yimg.fill(T::ZERO);
+        for gi in 0..g.group {
+            let xg = &x[(n * g.c_in + gi * cg) * isz..(n * g.c_in + (gi + 1) * cg) * isz];
+            let wg = &w[gi * cg * rows..(gi + 1) * cg * rows];
+            gemm(rows, isz, cg, Mat::t(wg, rows), Mat::rm(xg, isz), &mut col, isz, T::ONE, T::ZERO, true)?;
+            let yg = &mut yimg[gi * mg * osz..(gi + 1) * mg * osz];
+            lat.col2im(mg, &col, yg);
+            for (m, row) in yg.chunks_mut(osz).enumerate() {
+                epilogue(row, bias.map(|b| b[gi * mg + m]), act);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct reference convolution in f64 (2-D only).
+    #[allow(clippy::too_many_arguments)]
+    fn reference(g: &ConvGeom, x: &[f64], w: &[f64], b: Option<&[f64]>) -> Vec<f64> {
+        let (ih, iw) = (g.in_spatial[0], g.in_spatial[1]);
+        let (oh, ow) = (g.out_spatial[0], g.out_spatial[1]);
+        let (kh, kw) = (g.kernel[0], g.kernel[1]);
+        let cg = g.c_in / g.group;
+        let mg = g.c_out / g.group;
+        let mut y = vec![0.0; g.batch * g.c_out * oh * ow];
+        for n in 0..g.batch {
+            for m in 0..g.c_out {
+                let gi = m / mg;
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut acc = b.map_or(0.0, |b| b[m]);
+                        for c in 0..cg {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let iy = (oy * g.strides[0] + ky * g.dilations[0]) as isize - g.pads_begin[0] as isize;
+                                    let ix = (ox * g.strides[1] + kx * g.dilations[1]) as isize - g.pads_begin[1] as isize;
+                                    if iy < 0 || ix < 0 || iy >= ih as isize || ix >= iw as isize {
+                                        continue;
+                                    }
+                                    let xi = ((n * g.c_in + gi * cg + c) * ih + iy as usize) * iw + ix as usize;
+                                    let wi = ((m * cg + c) * kh + ky) * kw + kx;
+                                    acc += x[xi] * w[wi];
+                                }
+                            }
+                        }
+                        y[((n * g.c_out + m) * oh + oy) * ow + ox] = acc;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn geom(n: usize, c: usize, m: usize, grp: usize, i: [usize; 2], k: [usize; 2], s: usize, d: usize, p: usize) -> ConvGeom {
+        let o = |x: usize, kk: usize| (x + 2 * p - ((kk - 1) * d + 1)) / s + 1;
+        ConvGeom {
+            batch: n,
+            c_in: c,
+            c_out: m,
+            group: grp,
+            in_spatial: i.to_vec(),
+            out_spatial: vec![o(i[0], k[0]), o(i[1], k[1])],
+            kernel: k.to_vec(),
+            strides: vec![s; 2],
+            dilations: vec![d; 2],
+            pads_begin: vec![p; 2],
+        }
+    }
+
+    #[test]
+    fn conv_variants_match_reference() {
+        let cases = [
+            geom(1, 3, 4, 1, [7, 9], [3, 3], 1, 1, 1),
+            geom(2, 4, 6, 2, [8, 5], [3, 2], 2, 1, 1),
+            geom(1, 5, 7, 1, [6, 6], [1, 1], 1, 1, 0),
+            geom(1, 6, 6, 6, [9, 7], [3, 3], 1, 1, 1),
+            geom(2, 4, 4, 4, [9, 8], [3, 3], 2, 2, 2),
+            geom(1, 2, 3, 1, [10, 11], [3, 3], 3, 2, 0),
+            geom(1, 1, 1, 1, [1, 1], [1, 1], 1, 1, 0),
+        ];
+        for g in &cases {
+            let x: Vec<f64> = (0..g.batch * g.c_in * g.in_size()).map(|i| ((i * 31 % 17) as f64) - 8.0).collect();
+            let w: Vec<f64> =
+                (0..g.c_out * g.c_in / g.group * g.kernel_size()).map(|i| ((i * 7 % 5) as f64) - 2.0).collect();
+            let b: Vec<f64> = (0..g.c_out).map(|i| i as f64 * 0.5).collect();
+            let want = reference(g, &x, &w, Some(&b));
+            let mut y = vec![f64::NAN; want.len()];
+            conv(g, &x, &w, Some(&b), &mut y, Activation::None).unwrap();
+            assert_eq!(y, want, "{g:?}");
+            conv(g, &x, &w, Some(&b), &mut y, Activation::Relu).unwrap();
+            let relu: Vec<f64> = want.iter().map(|v| v.max(0.0)).collect();
+            assert_eq!(y, relu);
+            conv(g, &x, &w, Some(&b), &mut y, Activation::Clip { min: -1.0, max: 2.0 }).unwrap();
+            let clip: Vec<f64> = want.iter().map(|v| v.clamp(-1.0, 2.0)).collect();
+            assert_eq!(y, clip);
+        }
+    }
+
+    #[test]
+    fn leaky_epilogue() {
+        let mut r = [-2.0f32, 3.0];
+        epilogue(&mut r, Some(1.0), Activation::LeakyRelu { alpha: 0.5 });
+        assert_eq!(r, [-0.5, 4.0]);
+    }
+
+    #[test]
+    fn transpose_1d_matches_hand_values() {
+        // x = [1, 2, 3], w = [1, 1, 1], stride 1 -> full correlation [1, 3, 6, 5, 3]
+        let g = ConvGeom {
+            batch: 1,
+            c_in: 1,
+            c_out: 1,
+            group: 1,
+            in_spatial: vec![3],
+            out_spatial: vec![5],
+            kernel: vec![3],
+            strides: vec![1],
+            dilations: vec![1],
+            pads_begin: vec![0],
+        };
+        let mut y = vec![0f32; 5];
+        conv_transpose(&g, &[1.0, 2.0, 3.0], &[1.0, 1.0, 1.0], None, &mut y, Activation::None).unwrap();
+        assert_eq!(y, [1.0, 3.0, 6.0, 5.0, 3.0]);
+        // stride 2: [1, 1, 3, 2, 5, 3, 3]
+        let g2 = ConvGeom { out_spatial: vec![7], strides: vec![2], ..g };
+        let mut y = vec![0f32; 7];
+        conv_transpose(&g2, &[1.0, 2.0, 3.0], &[1.0, 1.0, 1.0], Some(&[1.0]), &mut y, Activation::None).unwrap();
+        assert_eq!(y, [2.0, 2.0, 4.0, 3.0, 6.0, 4.0, 4.0]);
+    }
+
+    #[test]
+    fn wrong_sizes_are_errors() {
+        let g = geom(1, 1, 1, 1, [3, 3], [2, 2], 1, 1, 0);
+        let mut y = vec![0f32; 4];
+        assert!(conv(&g, &[0.0; 8], &[0.0; 4], None, &mut y, Activation::None).is_err());
+        let bad = ConvGeom { group: 2, ..g };
+        assert!(conv(&bad, &[0.0; 9], &[0.0; 4], None, &mut y, Activation::None).is_err());
+    }
+}
+
+/// Hand-run timing sanity check (not part of the suite):
+/// `cargo test -p ronn-kernels --release timing_sanity -- --ignored --nocapture`.
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use std::time::Instant;
+
+    fn best<F: FnMut()>(mut f: F) -> f64 {
+        f();
+        let mut b = f64::MAX;
+        for _ in 0..3 {
+            let t = Instant::now();
+            f();
+            b = b.min(t.elapsed().as_secs_f64());
+        }
+        b
+    }
+
+    #[test]
+    #[ignore]
+    fn timing_sanity() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        pool.install(|| {
+            let n = 1024;
+            let a = vec![1.0f32; n * n];
+            let b = vec![0.5f32; n * n];
+            let mut c = vec![0f32; n * n];
+            let t = best(|| crate::gemm::matmul(n, n, n, &a, &b, &mut c, true).unwrap());
+            println!("matmul 1024^3 f32: {:.1} GFLOP/s", 2.0 * (n * n * n) as f64 / t / 1e9);
+            // (c_in, c_out, hw, k, stride, pad, group)
+            let shapes = [
+                (3, 64, 224, 7, 2, 3, 1),
+                (64, 64, 56, 1, 1, 0, 1),
+                (64, 64, 56, 3, 1, 1, 1),
+                (64, 256, 56, 1, 1, 0, 1),
+                (256, 64, 56, 1, 1, 0, 1),
+                (128, 128, 28, 3, 1, 1, 1),
+                (256, 1024, 14, 1, 1, 0, 1),
+                (256, 256, 14, 3, 1, 1, 1),
+                (512, 512, 7, 3, 1, 1, 1),
+                (2048, 512, 7, 1, 1, 0, 1),
+                (256, 256, 56, 3, 2, 1, 1),
+                (96, 96, 112, 3, 1, 1, 96),
+            ];
+            let mut total_flops = 0.0;
+            let mut total_t = 0.0;
+            for &(ci, co, hw, k, s, p, grp) in &shapes {
+                let o = (hw + 2 * p - k) / s + 1;
+                let g = ConvGeom {
+                    batch: 1,
+                    c_in: ci,
+                    c_out: co,
+                    group: grp,
+                    in_spatial: vec![hw, hw],
+                    out_spatial: vec![o, o],
+                    kernel: vec![k, k],
+                    strides: vec![s, s],
+                    dilations: vec![1, 1],
+                    pads_begin: vec![p, p],
+                };
+                let x = vec![0.5f32; ci * hw * hw];
+                let w = vec![0.25f32; co * ci / grp * k * k];
+                let bias = vec![0.1f32; co];
+                let mut y = vec![0f32; co * o * o];
+                let t = best(|| conv(&g, &x, &w, Some(&bias), &mut y, Activation::Relu).unwrap());
+                let lat = Lattice {
+                    img: &g.in_spatial,
+                    col: &g.out_spatial,
+                    kernel: &g.kernel,
+                    strides: &g.strides,
+                    dilations: &g.dilations,
+                    pads: &g.pads_begin,
+                };
+                let mut col = vec![0f32; ci / grp * k * k * o * o];
+                let ti = best(|| lat.im2col(ci / grp, &x[..ci / grp * hw * hw], &mut col));
+                println!("   im2col {:.3} ms", ti * 1e3);
+                let flops = 2.0 * (co * o * o * ci / grp * k * k) as f64;
+                if grp == 1 {
+                    total_flops += flops;
+                    total_t += t;
+                }
+                println!(
+                    "conv {ci:>4}->{co:<4} {hw:>3}x{hw:<3} k{k} s{s} g{grp}: {:>7.3} ms {:>6.1} GFLOP/s",
+                    t * 1e3,
+                    flops / t / 1e9
+                );
+            }
+            println!("resnet50 conv shapes overall: {:.1} GFLOP/s", total_flops / total_t / 1e9);
+        });
+    }
+}
