@@ -158,7 +158,8 @@ fn rows_norm<R: Real>(
     if d == 0 {
         return (y, means, invs);
     }
-    let one = |((xr, yr), (m, iv)): ((&[R], &mut [R]), (&mut R, &mut R))| {
+    type Item<'a, R> = ((&'a [R], &'a mut [R]), (&'a mut R, &'a mut R));
+    let one = |((xr, yr), (m, iv)): Item<R>| {
         let (mean, inv) = row_stats(xr, eps, rms);
         let (mr, ir) = (R::of(mean), R::of(inv));
         *m = mr;

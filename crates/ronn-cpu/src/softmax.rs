@@ -66,6 +66,7 @@ impl Real for f64 {
 /// exp(x) for f32, branch-free so loops over it vectorize. Relative error ~1e-7;
 /// exp(-inf) = 0, exp(+inf) = inf, exp(NaN) = NaN.
 #[inline(always)]
+#[allow(clippy::excessive_precision)]
 pub(crate) fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const C1: f32 = 0.693_359_4;
@@ -348,6 +349,7 @@ fn strided<R: Real>(x: &[R], o: &mut [R], n: usize, inner: usize, mode: Mode) {
 }
 
 #[cfg(test)]
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
     use crate::testing::{assert_close, run_node};
