@@ -276,14 +276,7 @@ fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
 ///
 /// `x`: `[N, C_in, in_spatial...]`, `w`: `[C_out, C_in/group, kernel...]`,
 /// `bias`: `[C_out]`, `y`: `[N, C_out, out_spatial...]` (fully overwritten).
-pub fn conv<T: Scalar>(
-    g: &ConvGeom,
-    x: &[T],
-    w: &[T],
-    bias: Option<&[T]>,
-    y: &mut [T],
-    act: Activation,
-) -> Result<()> {
+pub fn conv<T: Scalar>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], act: Activation) -> Result<()> {
     g.check()?;
     let nd = g.kernel.len();
     if nd > 8 {
@@ -338,7 +331,8 @@ pub fn conv<T: Scalar>(
     let outer: usize = g.out_spatial[..nd - 1].iter().product();
     // Output rows per im2col tile: keep the col tile near 128K elements (L2), but at
     // least ~256 columns wide so W is not re-packed by gemm for tiny tiles.
-    let tile_rows = ((1usize << 17) / (k * col_last).max(1)).max(256usize.div_ceil(col_last.max(1))).clamp(1, outer.max(1));
+    let tile_rows =
+        ((1usize << 17) / (k * col_last).max(1)).max(256usize.div_ceil(col_last.max(1))).clamp(1, outer.max(1));
     let one_image = |n: usize, yimg: &mut [T], col: &mut Vec<T>, parallel: bool| -> Result<()> {
         for gi in 0..g.group {
             let xg = &x[(n * g.c_in + gi * cg) * isz..(n * g.c_in + (gi + 1) * cg) * isz];
@@ -538,8 +532,10 @@ mod tests {
                         for c in 0..cg {
                             for ky in 0..kh {
                                 for kx in 0..kw {
-                                    let iy = (oy * g.strides[0] + ky * g.dilations[0]) as isize - g.pads_begin[0] as isize;
-                                    let ix = (ox * g.strides[1] + kx * g.dilations[1]) as isize - g.pads_begin[1] as isize;
+                                    let iy =
+                                        (oy * g.strides[0] + ky * g.dilations[0]) as isize - g.pads_begin[0] as isize;
+                                    let ix =
+                                        (ox * g.strides[1] + kx * g.dilations[1]) as isize - g.pads_begin[1] as isize;
                                     if iy < 0 || ix < 0 || iy >= ih as isize || ix >= iw as isize {
                                         continue;
                                     }
@@ -557,7 +553,17 @@ mod tests {
         y
     }
 
-    fn geom(n: usize, c: usize, m: usize, grp: usize, i: [usize; 2], k: [usize; 2], s: usize, d: usize, p: usize) -> ConvGeom {
+    fn geom(
+        n: usize,
+        c: usize,
+        m: usize,
+        grp: usize,
+        i: [usize; 2],
+        k: [usize; 2],
+        s: usize,
+        d: usize,
+        p: usize,
+    ) -> ConvGeom {
         let o = |x: usize, kk: usize| (x + 2 * p - ((kk - 1) * d + 1)) / s + 1;
         ConvGeom {
             batch: n,
