@@ -69,7 +69,11 @@ fn parse_attrs(node: &Node) -> Result<Attrs> {
         "SAME_UPPER" => AutoPad::SameUpper,
         "SAME_LOWER" => AutoPad::SameLower,
         "VALID" => AutoPad::Valid,
-        other => return Err(node.unsupported(format!("auto_pad '{other}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID"))),
+        other => {
+            return Err(
+                node.unsupported(format!("auto_pad '{other}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID"))
+            )
+        }
     };
     let group = node.attr_i_or("group", 1)?;
     if group < 1 {
@@ -203,9 +207,7 @@ fn conv_transpose_geom(a: &Attrs, x: &[usize], w: &[usize]) -> Result<ConvGeom> 
     let target: Option<Vec<usize>> = match &a.output_shape {
         Some(os) if os.len() == nd => Some(os.clone()),
         Some(os) if os.len() == nd + 2 => Some(os[2..].to_vec()),
-        Some(os) => {
-            return Err(Error::InvalidArgument(format!("output_shape has {} values, expected {nd}", os.len())))
-        }
+        Some(os) => return Err(Error::InvalidArgument(format!("output_shape has {} values, expected {nd}", os.len()))),
         None if matches!(a.auto_pad, AutoPad::SameUpper | AutoPad::SameLower) => {
             Some((0..nd).map(|i| x[i + 2] * strides[i]).collect())
         }
@@ -219,11 +221,8 @@ fn conv_transpose_geom(a: &Attrs, x: &[usize], w: &[usize]) -> Result<ConvGeom> 
         let (o, pb) = match &target {
             Some(t) => {
                 let total = natural - t[i] as i64;
-                let pb = if a.auto_pad == AutoPad::SameUpper {
-                    total.div_euclid(2)
-                } else {
-                    total - total.div_euclid(2)
-                };
+                let pb =
+                    if a.auto_pad == AutoPad::SameUpper { total.div_euclid(2) } else { total - total.div_euclid(2) };
                 (t[i] as i64, pb)
             }
             None => {
@@ -399,7 +398,11 @@ fn centered(t: &Tensor, zp: Option<&Tensor>, per_channel: bool) -> Result<Vec<f6
     };
     let Some(zp) = zp else { return Ok(vals) };
     if zp.dtype() != t.dtype() {
-        return Err(Error::TypeMismatch(format!("zero point type {} differs from input type {}", zp.dtype(), t.dtype())));
+        return Err(Error::TypeMismatch(format!(
+            "zero point type {} differs from input type {}",
+            zp.dtype(),
+            t.dtype()
+        )));
     }
     let z = zp.to_f64_vec()?;
     if z.len() == 1 {
@@ -562,8 +565,8 @@ mod tests {
         assert_eq!(y[0].as_slice::<f64>().unwrap(), &[8.0, 8.0, 8.0, 13.5, 16.0, 18.5]);
         // 3-D: x [1,1,3,3,3] ones, w [1,1,2,2,2] ones -> 8 everywhere (2x2x2)
         let node = Node::new("Conv", &["x", "w"], &["y"], 11);
-        let y = run_node(&node, vec![t32(&[1, 1, 3, 3, 3], vec![1.0; 27]), t32(&[1, 1, 2, 2, 2], vec![1.0; 8])])
-            .unwrap();
+        let y =
+            run_node(&node, vec![t32(&[1, 1, 3, 3, 3], vec![1.0; 27]), t32(&[1, 1, 2, 2, 2], vec![1.0; 8])]).unwrap();
         assert_eq!(y[0].shape(), &[1, 1, 2, 2, 2]);
         assert_eq!(y[0].as_slice::<f32>().unwrap(), &[8.0; 8]);
     }
@@ -604,7 +607,10 @@ mod tests {
         for c in 0..3 {
             let yc = run_node(
                 &single,
-                vec![t32(&[1, 1, 4, 4], xs[c * 16..(c + 1) * 16].to_vec()), t32(&[1, 1, 3, 3], ws[c * 9..(c + 1) * 9].to_vec())],
+                vec![
+                    t32(&[1, 1, 4, 4], xs[c * 16..(c + 1) * 16].to_vec()),
+                    t32(&[1, 1, 3, 3], ws[c * 9..(c + 1) * 9].to_vec()),
+                ],
             )
             .unwrap();
             assert_close(&y[0].as_slice::<f32>().unwrap()[c * 16..(c + 1) * 16], yc[0].as_slice::<f32>().unwrap());

@@ -359,9 +359,7 @@ fn gemm_dims(a: &[usize], ta: bool, b: &[usize], tb: bool) -> Result<(usize, usi
     let (m, k) = if ta { (a[1], a[0]) } else { (a[0], a[1]) };
     let (k2, n) = if tb { (b[1], b[0]) } else { (b[0], b[1]) };
     if k != k2 {
-        return Err(Error::ShapeMismatch(format!(
-            "Gemm inner dimensions differ: op(A) is {m}x{k}, op(B) is {k2}x{n}"
-        )));
+        return Err(Error::ShapeMismatch(format!("Gemm inner dimensions differ: op(A) is {m}x{k}, op(B) is {k2}x{n}")));
     }
     Ok((m, k, n))
 }
@@ -517,7 +515,11 @@ fn centered(t: &Tensor, zp: Option<&Tensor>, axis: ZpAxis) -> Result<Vec<f64>> {
     };
     let Some(zp) = zp else { return Ok(vals) };
     if zp.dtype() != t.dtype() {
-        return Err(Error::TypeMismatch(format!("zero point type {} differs from input type {}", zp.dtype(), t.dtype())));
+        return Err(Error::TypeMismatch(format!(
+            "zero point type {} differs from input type {}",
+            zp.dtype(),
+            t.dtype()
+        )));
     }
     let z = zp.to_f64_vec()?;
     if z.len() == 1 {
@@ -555,10 +557,11 @@ fn centered(t: &Tensor, zp: Option<&Tensor>, axis: ZpAxis) -> Result<Vec<f64>> {
 
 fn make_matmul_integer(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     // Constant B (and its zero point): center once.
-    let packed: Option<Arc<Vec<f64>>> = match (ctx.constant(1), ctx.node.input(3).is_none() || ctx.constant(3).is_some()) {
-        (Some(b), true) => Some(Arc::new(centered(b, ctx.constant(3), ZpAxis::Col)?)),
-        _ => None,
-    };
+    let packed: Option<Arc<Vec<f64>>> =
+        match (ctx.constant(1), ctx.node.input(3).is_none() || ctx.constant(3).is_some()) {
+            (Some(b), true) => Some(Arc::new(centered(b, ctx.constant(3), ZpAxis::Col)?)),
+            _ => None,
+        };
     kernel(move |_ctx, inputs| {
         let a = input(inputs, 0)?;
         let b = input(inputs, 1)?;
@@ -616,7 +619,10 @@ fn make_qlinear_matmul(_ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         };
         let mut q = Vec::with_capacity(acc.len());
         for (idx, &v) in acc.iter().enumerate() {
-            let (i, j) = if n == 0 { (0, 0) } else { ((idx / n) % m.max(1), idx % n) };
+            let (i, j) = match (idx.checked_div(n), idx.checked_rem(n)) {
+                (Some(r), Some(c)) => (r % m.max(1), c),
+                _ => (0, 0),
+            };
             let sa = pick(&a_scale, i)?;
             let sb = pick(&b_scale, j)?;
             let r = (v * (sa * sb / ys) as f32 as f64).round_ties_even() + yz;
@@ -792,7 +798,9 @@ mod tests {
         let at: Vec<f32> = (0..2).flat_map(|i| (0..3).map(move |q| (i, q))).map(|(i, q)| a[q * 2 + i]).collect();
         let bt: Vec<f32> = (0..3).flat_map(|q| (0..4).map(move |j| (q, j))).map(|(q, j)| b[j * 3 + q]).collect();
         let ab = reference(1, 2, 3, 4, &at, &bt, false);
-        for (cshape, cvals) in [(vec![4usize], vec![1f32, 2., 3., 4.]), (vec![2, 1], vec![10., 20.]), (vec![], vec![7.])] {
+        for (cshape, cvals) in
+            [(vec![4usize], vec![1f32, 2., 3., 4.]), (vec![2, 1], vec![10., 20.]), (vec![], vec![7.])]
+        {
             let c = t32(&cshape, cvals.clone());
             let want: Vec<f32> = (0..8)
                 .map(|idx| {

@@ -157,7 +157,13 @@ impl Lattice<'_> {
     /// index along the last dim is `ow * s + off` (valid), for one kernel tap `kidx`.
     /// Positions outside `lo..hi` (and whole invalid rows, reported with lo == hi)
     /// are out of bounds.
-    fn for_each_run(&self, kidx: usize, mut f: impl FnMut(usize, usize, usize, usize, isize)) {
+    fn for_each_run(&self, kidx: usize, f: impl FnMut(usize, usize, usize, usize, isize)) {
+        let outer: usize = self.col[..self.kernel.len() - 1].iter().product();
+        self.for_each_run_in(kidx, 0, outer, f)
+    }
+
+    /// [`Self::for_each_run`] over outer col rows `o0..o1` only; `start` is relative to row `o0`.
+    fn for_each_run_in(&self, kidx: usize, o0: usize, o1: usize, mut f: impl FnMut(usize, usize, usize, usize, isize)) {
         let nd = self.kernel.len();
         let mut kpos = [0usize; 8];
         let mut rem = kidx;
@@ -174,8 +180,7 @@ impl Lattice<'_> {
         let hi = if img_last - off <= 0 { 0 } else { (img_last - off + s - 1) / s };
         let lo = (lo as usize).min(col_last);
         let hi = (hi.max(0) as usize).min(col_last).max(lo);
-        let outer: usize = self.col[..nd - 1].iter().product();
-        for o in 0..outer {
+        for o in o0..o1 {
             let mut r = o;
             let mut base: isize = 0;
             let mut mult: isize = 1;
@@ -193,16 +198,23 @@ impl Lattice<'_> {
             }
             let base = (base as usize) * self.img[nd - 1];
             if valid {
-                f(o * col_last, base, lo, hi, off);
+                f((o - o0) * col_last, base, lo, hi, off);
             } else {
-                f(o * col_last, 0, 0, 0, 0);
+                f((o - o0) * col_last, 0, 0, 0, 0);
             }
         }
     }
 
+    #[cfg(test)]
     fn im2col<T: Scalar>(&self, channels: usize, img: &[T], cols: &mut [T]) {
+        let outer: usize = self.col[..self.kernel.len() - 1].iter().product();
+        self.im2col_rows(channels, img, cols, 0, outer)
+    }
+
+    /// im2col of the outer col rows `o0..o1` only: `cols` rows are `(o1 - o0) * col_last` wide.
+    fn im2col_rows<T: Scalar>(&self, channels: usize, img: &[T], cols: &mut [T], o0: usize, o1: usize) {
         let isz: usize = self.img.iter().product();
-        let csz: usize = self.col.iter().product();
+        let csz: usize = (o1 - o0) * self.col[self.kernel.len() - 1];
         let ksz: usize = self.kernel.iter().product();
         let nd = self.kernel.len();
         let col_last = self.col[nd - 1];
@@ -211,7 +223,7 @@ impl Lattice<'_> {
             let plane = &img[c * isz..(c + 1) * isz];
             for kidx in 0..ksz {
                 let row = &mut cols[(c * ksz + kidx) * csz..(c * ksz + kidx + 1) * csz];
-                self.for_each_run(kidx, |start, base, lo, hi, off| {
+                self.for_each_run_in(kidx, o0, o1, |start, base, lo, hi, off| {
                     let dst = &mut row[start..start + col_last];
                     dst[..lo].fill(T::ZERO);
                     dst[hi..].fill(T::ZERO);
@@ -264,14 +276,7 @@ fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
 ///
 /// `x`: `[N, C_in, in_spatial...]`, `w`: `[C_out, C_in/group, kernel...]`,
 /// `bias`: `[C_out]`, `y`: `[N, C_out, out_spatial...]` (fully overwritten).
-pub fn conv<T: Scalar>(
-    g: &ConvGeom,
-    x: &[T],
-    w: &[T],
-    bias: Option<&[T]>,
-    y: &mut [T],
-    act: Activation,
-) -> Result<()> {
+pub fn conv<T: Scalar>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], act: Activation) -> Result<()> {
     g.check()?;
     let nd = g.kernel.len();
     if nd > 8 {
@@ -305,7 +310,7 @@ pub fn conv<T: Scalar>(
             let xp = &x[p * isz..(p + 1) * isz];
             let wk = &w[c * ksz..(c + 1) * ksz];
             yp.fill(T::ZERO);
-            depthwise_plane(&lat, xp, wk, yp);
+            depthwise_dispatch(&lat, xp, wk, yp);
             epilogue(yp, bias.map(|b| b[c]), act);
         };
         if y.len() >= 1 << 15 {
@@ -322,21 +327,36 @@ pub fn conv<T: Scalar>(
         && g.in_spatial == g.out_spatial;
     let threads = rayon::current_num_threads();
     let k = cg * ksz;
+    let col_last = g.out_spatial[nd - 1];
+    let outer: usize = g.out_spatial[..nd - 1].iter().product();
+    // Output rows per im2col tile: keep the col tile near 128K elements (L2), but at
+    // least ~256 columns wide so W is not re-packed by gemm for tiny tiles.
+    let tile_rows =
+        ((1usize << 17) / (k * col_last).max(1)).max(256usize.div_ceil(col_last.max(1))).clamp(1, outer.max(1));
     let one_image = |n: usize, yimg: &mut [T], col: &mut Vec<T>, parallel: bool| -> Result<()> {
         for gi in 0..g.group {
             let xg = &x[(n * g.c_in + gi * cg) * isz..(n * g.c_in + (gi + 1) * cg) * isz];
             let wg = &w[gi * mg * k..(gi + 1) * mg * k];
             let yg = &mut yimg[gi * mg * osz..(gi + 1) * mg * osz];
-            let rhs: &[T] = if pointwise {
-                xg
-            } else {
-                col.resize(k * osz, T::ZERO);
-                lat.im2col(cg, xg, col);
-                col
-            };
-            gemm(mg, osz, k, Mat::rm(wg, k), Mat::rm(rhs, osz), yg, osz, T::ONE, T::ZERO, parallel)?;
-            for (m, row) in yg.chunks_mut(osz).enumerate() {
-                epilogue(row, bias.map(|b| b[gi * mg + m]), act);
+            if pointwise {
+                gemm(mg, osz, k, Mat::rm(wg, k), Mat::rm(xg, osz), yg, osz, T::ONE, T::ZERO, parallel)?;
+                for (m, row) in yg.chunks_mut(osz).enumerate() {
+                    epilogue(row, bias.map(|b| b[gi * mg + m]), act);
+                }
+                continue;
+            }
+            let mut o0 = 0;
+            while o0 < outer {
+                let o1 = (o0 + tile_rows).min(outer);
+                let tn = (o1 - o0) * col_last;
+                col.resize(k * tn, T::ZERO);
+                lat.im2col_rows(cg, xg, col, o0, o1);
+                let c0 = o0 * col_last;
+                gemm(mg, tn, k, Mat::rm(wg, k), Mat::rm(col, tn), &mut yg[c0..], osz, T::ONE, T::ZERO, parallel)?;
+                for m in 0..mg {
+                    epilogue(&mut yg[m * osz + c0..m * osz + c0 + tn], bias.map(|b| b[gi * mg + m]), act);
+                }
+                o0 = o1;
             }
         }
         Ok(())
@@ -354,27 +374,82 @@ pub fn conv<T: Scalar>(
     }
 }
 
-/// One depthwise plane (2-D): `yp += conv(xp, wk)`.
+/// Valid col range `lo..hi` along a dim for one kernel offset, and the image
+/// offset `off` (image index = col * stride + off).
+fn run_range(img: usize, col: usize, k: usize, stride: usize, dil: usize, pad: usize) -> (usize, usize, isize) {
+    let s = stride as isize;
+    let off = (k * dil) as isize - pad as isize;
+    let img = img as isize;
+    let lo = if off >= 0 { 0 } else { ((-off) + s - 1) / s };
+    let hi = if img - off <= 0 { 0 } else { (img - off + s - 1) / s };
+    let lo = (lo as usize).min(col);
+    let hi = (hi.max(0) as usize).min(col).max(lo);
+    (lo, hi, off)
+}
+
+/// Runs [`depthwise_plane`] compiled for AVX2 when the CPU has it.
+fn depthwise_dispatch<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: the only requirement of a `target_feature` function is that the
+            // CPU supports the features, which was checked just above.
+            unsafe { depthwise_plane_avx2(lat, xp, wk, yp) };
+            return;
+        }
+    }
+    depthwise_plane(lat, xp, wk, yp)
+}
+
+/// [`depthwise_plane`] compiled with AVX2/FMA enabled (8-wide row loops).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn depthwise_plane_avx2<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
+    depthwise_plane(lat, xp, wk, yp)
+}
+
+/// One depthwise plane (2-D): `yp += conv(xp, wk)`, row by row so each output
+/// row stays in L1 while all taps accumulate into it.
+#[inline(always)]
 fn depthwise_plane<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
-    let ow = lat.col[1];
-    let s = lat.strides[1];
-    for (kidx, &wv) in wk.iter().enumerate() {
-        lat.for_each_run(kidx, |start, base, lo, hi, off| {
-            if hi > lo {
-                let first = (base as isize + lo as isize * s as isize + off) as usize;
-                let dst = &mut yp[start + lo..start + hi];
-                if s == 1 {
-                    for (d, v) in dst.iter_mut().zip(&xp[first..first + (hi - lo)]) {
+    let (ih, iw) = (lat.img[0], lat.img[1]);
+    let (oh, ow) = (lat.col[0], lat.col[1]);
+    let (kh, kw) = (lat.kernel[0], lat.kernel[1]);
+    let (sy, sx) = (lat.strides[0], lat.strides[1]);
+    let mut runs = [(0usize, 0usize, 0isize); 64];
+    let small = kw <= runs.len();
+    if small {
+        for (kx, r) in runs.iter_mut().enumerate().take(kw) {
+            *r = run_range(iw, ow, kx, sx, lat.dilations[1], lat.pads[1]);
+        }
+    }
+    for oy in 0..oh {
+        let yrow = &mut yp[oy * ow..(oy + 1) * ow];
+        for ky in 0..kh {
+            let iy = (oy * sy + ky * lat.dilations[0]) as isize - lat.pads[0] as isize;
+            if iy < 0 || iy >= ih as isize {
+                continue;
+            }
+            let xrow = &xp[iy as usize * iw..(iy as usize + 1) * iw];
+            for kx in 0..kw {
+                let wv = wk[ky * kw + kx];
+                let (lo, hi, off) =
+                    if small { runs[kx] } else { run_range(iw, ow, kx, sx, lat.dilations[1], lat.pads[1]) };
+                if hi <= lo {
+                    continue;
+                }
+                let first = (lo as isize * sx as isize + off) as usize;
+                if sx == 1 {
+                    for (d, v) in yrow[lo..hi].iter_mut().zip(&xrow[first..first + (hi - lo)]) {
                         *d = *d + wv * *v;
                     }
                 } else {
-                    for (j, d) in dst.iter_mut().enumerate() {
-                        *d = *d + wv * xp[first + j * s];
+                    for (j, d) in yrow[lo..hi].iter_mut().enumerate() {
+                        *d = *d + wv * xrow[first + j * sx];
                     }
                 }
             }
-            let _ = ow;
-        });
+        }
     }
 }
 
@@ -457,8 +532,10 @@ mod tests {
                         for c in 0..cg {
                             for ky in 0..kh {
                                 for kx in 0..kw {
-                                    let iy = (oy * g.strides[0] + ky * g.dilations[0]) as isize - g.pads_begin[0] as isize;
-                                    let ix = (ox * g.strides[1] + kx * g.dilations[1]) as isize - g.pads_begin[1] as isize;
+                                    let iy =
+                                        (oy * g.strides[0] + ky * g.dilations[0]) as isize - g.pads_begin[0] as isize;
+                                    let ix =
+                                        (ox * g.strides[1] + kx * g.dilations[1]) as isize - g.pads_begin[1] as isize;
                                     if iy < 0 || ix < 0 || iy >= ih as isize || ix >= iw as isize {
                                         continue;
                                     }
@@ -476,7 +553,17 @@ mod tests {
         y
     }
 
-    fn geom(n: usize, c: usize, m: usize, grp: usize, i: [usize; 2], k: [usize; 2], s: usize, d: usize, p: usize) -> ConvGeom {
+    fn geom(
+        n: usize,
+        c: usize,
+        m: usize,
+        grp: usize,
+        i: [usize; 2],
+        k: [usize; 2],
+        s: usize,
+        d: usize,
+        p: usize,
+    ) -> ConvGeom {
         let o = |x: usize, kk: usize| (x + 2 * p - ((kk - 1) * d + 1)) / s + 1;
         ConvGeom {
             batch: n,
@@ -502,6 +589,9 @@ mod tests {
             geom(2, 4, 4, 4, [9, 8], [3, 3], 2, 2, 2),
             geom(1, 2, 3, 1, [10, 11], [3, 3], 3, 2, 0),
             geom(1, 1, 1, 1, [1, 1], [1, 1], 1, 1, 0),
+            // several im2col tiles
+            geom(1, 64, 8, 1, [40, 41], [3, 3], 1, 1, 1),
+            geom(2, 64, 8, 2, [41, 40], [3, 3], 2, 1, 1),
         ];
         for g in &cases {
             let x: Vec<f64> = (0..g.batch * g.c_in * g.in_size()).map(|i| ((i * 31 % 17) as f64) - 8.0).collect();
@@ -573,7 +663,7 @@ mod timing {
     fn best<F: FnMut()>(mut f: F) -> f64 {
         f();
         let mut b = f64::MAX;
-        for _ in 0..3 {
+        for _ in 0..15 {
             let t = Instant::now();
             f();
             b = b.min(t.elapsed().as_secs_f64());
