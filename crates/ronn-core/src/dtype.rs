@@ -83,8 +83,20 @@ impl DType {
         use DType::*;
         matches!(
             self,
-            Float32 | Float64 | Float16 | BFloat16 | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32
-                | UInt64 | Bool | String
+            Float32
+                | Float64
+                | Float16
+                | BFloat16
+                | Int8
+                | Int16
+                | Int32
+                | Int64
+                | UInt8
+                | UInt16
+                | UInt32
+                | UInt64
+                | Bool
+                | String
         )
     }
 
@@ -148,9 +160,20 @@ impl DType {
     /// Parses the names [`DType::name`] gives (and `float`, `double`).
     pub fn from_name(s: &str) -> Option<DType> {
         let all = [
-            DType::Float32, DType::Float64, DType::Float16, DType::BFloat16, DType::Int8, DType::Int16,
-            DType::Int32, DType::Int64, DType::UInt8, DType::UInt16, DType::UInt32, DType::UInt64,
-            DType::Bool, DType::String,
+            DType::Float32,
+            DType::Float64,
+            DType::Float16,
+            DType::BFloat16,
+            DType::Int8,
+            DType::Int16,
+            DType::Int32,
+            DType::Int64,
+            DType::UInt8,
+            DType::UInt16,
+            DType::UInt32,
+            DType::UInt64,
+            DType::Bool,
+            DType::String,
         ];
         match s {
             "float" => Some(DType::Float32),
@@ -246,8 +269,12 @@ impl_prim!(u8, U8, UInt8);
 impl_prim!(u16, U16, UInt16);
 impl_prim!(u32, U32, UInt32);
 impl_prim!(u64, U64, UInt64);
-impl_element!(f16, F16, Float16, |x| x.to_f64(), |y| f16::from_f64(y), |a| a.to_f64() as i64, |b| f16::from_f64(b as f64));
-impl_element!(bf16, BF16, BFloat16, |x| x.to_f64(), |y| bf16::from_f64(y), |a| a.to_f64() as i64, |b| bf16::from_f64(b as f64));
+impl_element!(f16, F16, Float16, |x| x.to_f64(), |y| f16::from_f64(y), |a| a.to_f64() as i64, |b| f16::from_f64(
+    b as f64
+));
+impl_element!(bf16, BF16, BFloat16, |x| x.to_f64(), |y| bf16::from_f64(y), |a| a.to_f64() as i64, |b| bf16::from_f64(
+    b as f64
+));
 impl_element!(bool, Bool, Bool, |x| x as u8 as f64, |y| y != 0.0, |a| a as i64, |b| b != 0);
 
 /// Runs `$body` with `$T` bound to the Rust type of `$dtype`, for every numeric
@@ -258,19 +285,58 @@ macro_rules! dispatch_dtype {
     ($dtype:expr, $T:ident => $body:expr, _ => $fallback:expr) => {{
         use $crate::DType as __D;
         match $dtype {
-            __D::Float32 => { type $T = f32; $body }
-            __D::Float64 => { type $T = f64; $body }
-            __D::Float16 => { type $T = $crate::f16; $body }
-            __D::BFloat16 => { type $T = $crate::bf16; $body }
-            __D::Int8 => { type $T = i8; $body }
-            __D::Int16 => { type $T = i16; $body }
-            __D::Int32 => { type $T = i32; $body }
-            __D::Int64 => { type $T = i64; $body }
-            __D::UInt8 => { type $T = u8; $body }
-            __D::UInt16 => { type $T = u16; $body }
-            __D::UInt32 => { type $T = u32; $body }
-            __D::UInt64 => { type $T = u64; $body }
-            __D::Bool => { type $T = bool; $body }
+            __D::Float32 => {
+                type $T = f32;
+                $body
+            }
+            __D::Float64 => {
+                type $T = f64;
+                $body
+            }
+            __D::Float16 => {
+                type $T = $crate::f16;
+                $body
+            }
+            __D::BFloat16 => {
+                type $T = $crate::bf16;
+                $body
+            }
+            __D::Int8 => {
+                type $T = i8;
+                $body
+            }
+            __D::Int16 => {
+                type $T = i16;
+                $body
+            }
+            __D::Int32 => {
+                type $T = i32;
+                $body
+            }
+            __D::Int64 => {
+                type $T = i64;
+                $body
+            }
+            __D::UInt8 => {
+                type $T = u8;
+                $body
+            }
+            __D::UInt16 => {
+                type $T = u16;
+                $body
+            }
+            __D::UInt32 => {
+                type $T = u32;
+                $body
+            }
+            __D::UInt64 => {
+                type $T = u64;
+                $body
+            }
+            __D::Bool => {
+                type $T = bool;
+                $body
+            }
             #[allow(unreachable_patterns)]
             _ => $fallback,
         }
@@ -283,10 +349,22 @@ macro_rules! dispatch_float {
     ($dtype:expr, $T:ident => $body:expr, _ => $fallback:expr) => {{
         use $crate::DType as __D;
         match $dtype {
-            __D::Float32 => { type $T = f32; $body }
-            __D::Float64 => { type $T = f64; $body }
-            __D::Float16 => { type $T = $crate::f16; $body }
-            __D::BFloat16 => { type $T = $crate::bf16; $body }
+            __D::Float32 => {
+                type $T = f32;
+                $body
+            }
+            __D::Float64 => {
+                type $T = f64;
+                $body
+            }
+            __D::Float16 => {
+                type $T = $crate::f16;
+                $body
+            }
+            __D::BFloat16 => {
+                type $T = $crate::bf16;
+                $body
+            }
             #[allow(unreachable_patterns)]
             _ => $fallback,
         }
@@ -299,14 +377,38 @@ macro_rules! dispatch_int {
     ($dtype:expr, $T:ident => $body:expr, _ => $fallback:expr) => {{
         use $crate::DType as __D;
         match $dtype {
-            __D::Int8 => { type $T = i8; $body }
-            __D::Int16 => { type $T = i16; $body }
-            __D::Int32 => { type $T = i32; $body }
-            __D::Int64 => { type $T = i64; $body }
-            __D::UInt8 => { type $T = u8; $body }
-            __D::UInt16 => { type $T = u16; $body }
-            __D::UInt32 => { type $T = u32; $body }
-            __D::UInt64 => { type $T = u64; $body }
+            __D::Int8 => {
+                type $T = i8;
+                $body
+            }
+            __D::Int16 => {
+                type $T = i16;
+                $body
+            }
+            __D::Int32 => {
+                type $T = i32;
+                $body
+            }
+            __D::Int64 => {
+                type $T = i64;
+                $body
+            }
+            __D::UInt8 => {
+                type $T = u8;
+                $body
+            }
+            __D::UInt16 => {
+                type $T = u16;
+                $body
+            }
+            __D::UInt32 => {
+                type $T = u32;
+                $body
+            }
+            __D::UInt64 => {
+                type $T = u64;
+                $body
+            }
             #[allow(unreachable_patterns)]
             _ => $fallback,
         }

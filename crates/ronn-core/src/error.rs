@@ -111,7 +111,7 @@ pub enum Error {
     NotFound(String),
     #[error("invalid model: {0}")]
     InvalidModel(String),
-    #[error("unsupported: {}", .0.iter().map(|u| u.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("unsupported: {}", summarize(.0))]
     Unsupported(Vec<Unsupported>),
     #[error("unsupported: {0}")]
     UnsupportedOp(String),
@@ -147,6 +147,25 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+}
+
+/// One line per distinct (domain, op, opset, reason), naming the first node and the count.
+fn summarize(list: &[Unsupported]) -> String {
+    let mut groups: Vec<(&Unsupported, usize)> = Vec::new();
+    for u in list {
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.op_type == u.op_type && g.domain == u.domain && g.opset == u.opset && g.reason == u.reason)
+        {
+            Some((_, n)) => *n += 1,
+            None => groups.push((u, 1)),
+        }
+    }
+    groups
+        .iter()
+        .map(|(u, n)| if *n == 1 { u.to_string() } else { format!("{u} (and {} more such nodes)", n - 1) })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// RONN's result type.
@@ -222,6 +241,21 @@ mod tests {
         assert_eq!(e.to_string(), "node 'conv1' (Conv): shape mismatch: a vs b");
         let again = e.in_node("outer", "If");
         assert!(again.to_string().starts_with("node 'conv1'"));
+    }
+
+    #[test]
+    fn unsupported_lists_group_repeats() {
+        let u = |node: &str, op: &str| Unsupported {
+            node: node.into(),
+            op_type: op.into(),
+            domain: String::new(),
+            opset: 9,
+            reason: "unknown operator".into(),
+        };
+        let e = Error::Unsupported(vec![u("a", "Foo"), u("b", "Foo"), u("c", "Bar")]);
+        let s = e.to_string();
+        assert!(s.contains("node 'a' (ai.onnx:Foo opset 9): unknown operator (and 1 more such nodes)"), "{s}");
+        assert!(s.contains("node 'c' (ai.onnx:Bar opset 9)"), "{s}");
     }
 
     #[test]

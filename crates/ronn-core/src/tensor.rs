@@ -320,9 +320,8 @@ impl Tensor {
 
     /// Typed elements; `TypeMismatch` when the tensor holds another type.
     pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
-        T::slice(&self.data).ok_or_else(|| {
-            Error::TypeMismatch(format!("expected a {} tensor, got {}", T::DTYPE, self.dtype()))
-        })
+        T::slice(&self.data)
+            .ok_or_else(|| Error::TypeMismatch(format!("expected a {} tensor, got {}", T::DTYPE, self.dtype())))
     }
 
     /// Typed mutable elements (copies shared or borrowed storage first).

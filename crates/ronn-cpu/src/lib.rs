@@ -8,27 +8,33 @@ pub mod helpers;
 #[doc(hidden)]
 pub mod testing;
 
-pub mod elementwise;
-pub mod math;
 pub mod activation;
-pub mod logic;
+pub mod attention;
 pub mod cast;
-pub mod shape;
-pub mod indexing;
-pub mod pad;
-pub mod transpose;
-pub mod generator;
-pub mod matmul;
-pub mod conv;
-pub mod pool;
-pub mod normalization;
-pub mod softmax;
-pub mod reduction;
-pub mod topk;
-pub mod einsum;
-pub mod resize;
 pub mod control;
+pub mod conv;
+pub mod einsum;
+pub mod elementwise;
+pub mod generator;
+pub mod indexing;
+pub mod logic;
+pub mod loss;
+pub mod math;
+pub mod matmul;
+pub mod nms;
+pub mod normalization;
+pub mod pad;
+pub mod pool;
+pub mod quantize;
+pub mod reduction;
+pub mod resize;
+pub mod rnn;
+pub mod rotary;
 pub mod sequence;
+pub mod shape;
+pub mod softmax;
+pub mod topk;
+pub mod transpose;
 
 use ronn_ir::KernelRegistry;
 
@@ -39,6 +45,8 @@ pub fn registry() -> KernelRegistry {
     math::register(&mut r);
     activation::register(&mut r);
     logic::register(&mut r);
+    loss::register(&mut r);
+    attention::register(&mut r);
     cast::register(&mut r);
     shape::register(&mut r);
     indexing::register(&mut r);
@@ -48,12 +56,16 @@ pub fn registry() -> KernelRegistry {
     matmul::register(&mut r);
     conv::register(&mut r);
     pool::register(&mut r);
+    quantize::register(&mut r);
+    nms::register(&mut r);
     normalization::register(&mut r);
     softmax::register(&mut r);
     reduction::register(&mut r);
     topk::register(&mut r);
     einsum::register(&mut r);
     resize::register(&mut r);
+    rnn::register(&mut r);
+    rotary::register(&mut r);
     control::register(&mut r);
     sequence::register(&mut r);
     r

@@ -110,10 +110,11 @@ impl KernelRegistry {
 
     /// Registers `factory` for `op_type` of `domain` at opsets `since..=until`.
     pub fn register(&mut self, domain: &str, op_type: &str, since: i64, until: i64, factory: KernelFactory) {
-        self.map
-            .entry((canonical_domain(domain).to_string(), op_type.to_string()))
-            .or_default()
-            .push(Entry { since, until, factory });
+        self.map.entry((canonical_domain(domain).to_string(), op_type.to_string())).or_default().push(Entry {
+            since,
+            until,
+            factory,
+        });
     }
 
     /// Registers `factory` for every opset of `op_type` in the default domain.

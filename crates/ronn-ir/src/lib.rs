@@ -5,8 +5,11 @@
 
 pub mod attr;
 pub mod graph;
+pub mod infer;
 pub mod kernel;
+pub mod ops;
 
 pub use attr::Attribute;
 pub use graph::{Dim, Graph, Node, ValueInfo, ValueType};
+pub use infer::{infer_types, static_shape};
 pub use kernel::{BuildCtx, Kernel, KernelFactory, KernelRegistry, RunContext, SubgraphCompiler, SubgraphRunner};

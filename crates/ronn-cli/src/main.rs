@@ -1,0 +1,100 @@
+//! `ronn`: inspect, run and benchmark ONNX models.
+//!
+//! - `ronn info MODEL`
+//! - `ronn run [MODEL] [--input NAME=FILE.npy]... [--inputs-dir DIR] [--outputs-dir DIR]`
+//! - `ronn bench [MODEL] [--threads N] [--runs N | --seconds S]`
+//!
+//! Without MODEL, `run` and `bench` use the embedded digit classifier.
+#![forbid(unsafe_code)]
+
+mod bench;
+mod embedded;
+mod info;
+mod inputs;
+mod npy;
+mod run;
+
+use clap::{Args, Parser, Subcommand};
+use ronn::{Model, OptimizationLevel, ProviderType, SessionOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "ronn", version, about = "RONN: run ONNX models, fast")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Inputs, outputs, opsets, producer, op histogram and parameter count of a model.
+    Info {
+        /// The .onnx file.
+        model: PathBuf,
+    },
+    /// Runs a model once and writes or prints its outputs.
+    Run(run::RunArgs),
+    /// Measures a model's latency and throughput.
+    Bench(bench::BenchArgs),
+}
+
+/// Options shared by `run` and `bench`.
+#[derive(Args, Clone)]
+pub struct SessionArgs {
+    /// Intra-op threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Graph optimization level: O0, O1, O2 or O3.
+    #[arg(long = "opt-level", default_value = "O2", value_parser = parse_level)]
+    pub opt_level: OptimizationLevel,
+    /// Execution provider.
+    #[arg(long, default_value = "cpu")]
+    pub provider: String,
+}
+
+fn parse_level(s: &str) -> Result<OptimizationLevel, String> {
+    match s.to_ascii_uppercase().as_str() {
+        "O0" | "0" => Ok(OptimizationLevel::O0),
+        "O1" | "1" => Ok(OptimizationLevel::O1),
+        "O2" | "2" => Ok(OptimizationLevel::O2),
+        "O3" | "3" => Ok(OptimizationLevel::O3),
+        _ => Err(format!("unknown optimization level '{s}' (O0, O1, O2, O3)")),
+    }
+}
+
+impl SessionArgs {
+    /// The session options these flags describe.
+    pub fn options(&self) -> ronn::Result<SessionOptions> {
+        Ok(SessionOptions {
+            optimization_level: self.opt_level,
+            provider: ProviderType::parse(&self.provider)?,
+            num_threads: self.threads,
+        })
+    }
+}
+
+/// Loads MODEL, or the embedded digit classifier when none is given.
+pub fn load_model(path: Option<&PathBuf>) -> ronn::Result<Model> {
+    match path {
+        Some(p) => Model::load(p),
+        None => Model::from_bytes(embedded::DIGITS_MODEL),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Info { model } => info::info(&model),
+        Cmd::Run(a) => run::run(&a),
+        Cmd::Bench(a) => bench::bench(&a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = e.to_string().replace('\n', " ");
+            eprintln!("error [{}]: {msg}", e.code());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Removes Identity and inference-mode Dropout nodes by renaming their readers'
+//! inputs to the node's input. A node whose output is a graph output stays.
+
+use ronn_ir::Graph;
+use std::collections::HashMap;
+
+/// Runs the pass.
+pub fn run(g: &mut Graph) {
+    let outputs = crate::graph_outputs(g);
+    let mut rename: HashMap<String, String> = HashMap::new();
+    g.nodes.retain(|n| {
+        let removable = n.domain.is_empty()
+            && (n.op_type == "Identity"
+                || (n.op_type == "Dropout" && n.inputs.len() == 1 && n.outputs.iter().skip(1).all(|o| o.is_empty())))
+            && n.inputs.len() == 1
+            && !n.inputs[0].is_empty()
+            && !outputs.contains(&n.outputs[0]);
+        if removable {
+            rename.insert(n.outputs[0].clone(), n.inputs[0].clone());
+        }
+        !removable
+    });
+    if rename.is_empty() {
+        return;
+    }
+    let resolve = |mut s: String| {
+        while let Some(r) = rename.get(&s) {
+            s = r.clone();
+        }
+        s
+    };
+    for n in &mut g.nodes {
+        for i in n.inputs.iter_mut().chain(n.implicit_inputs.iter_mut()) {
+            *i = resolve(std::mem::take(i));
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Unit tests of the graph passes on hand-built graphs (no provider needed: the
+//! evaluator below knows Add on int64 only).
+
+use ronn_core::{DType, Error, Result, Tensor, Value};
+use ronn_ir::{Attribute, Dim, Graph, Node, ValueInfo, ValueType};
+use ronn_optim::{optimize, ConstantEvaluator, OptLevel};
+
+struct AddOnly;
+impl ConstantEvaluator for AddOnly {
+    fn eval(&self, node: &Node, inputs: &[Option<&Tensor>]) -> Result<Vec<Value>> {
+        match (node.op_type.as_str(), inputs) {
+            ("Add", [Some(a), Some(b)]) if a.shape() == b.shape() => {
+                let v: Vec<i64> = a.as_slice::<i64>()?.iter().zip(b.as_slice::<i64>()?).map(|(x, y)| x + y).collect();
+                Ok(vec![Value::Tensor(Tensor::from_vec(a.shape().to_vec(), v)?)])
+            }
+            _ => Err(Error::UnsupportedOp(node.op_type.clone())),
+        }
+    }
+}
+
+fn vi(name: &str, dims: &[usize]) -> ValueInfo {
+    ValueInfo {
+        name: name.into(),
+        ty: ValueType::Tensor { dtype: DType::Float32, shape: Some(dims.iter().map(|&d| Dim::Known(d)).collect()) },
+    }
+}
+
+#[test]
+fn o0_changes_nothing_and_o1_removes_identity_and_dead_nodes() {
+    let g0 = Graph {
+        nodes: vec![
+            Node::new("Identity", &["x"], &["a"], 13),
+            Node::new("Relu", &["a"], &["y"], 13),
+            Node::new("Neg", &["x"], &["unused"], 13),
+        ],
+        inputs: vec![vi("x", &[2])],
+        outputs: vec![vi("y", &[2])],
+        ..Default::default()
+    };
+    let mut g = g0.clone();
+    optimize(&mut g, OptLevel::O0, &AddOnly).unwrap();
+    assert_eq!(g.nodes.len(), 3);
+    optimize(&mut g, OptLevel::O1, &AddOnly).unwrap();
+    assert_eq!(g.nodes.len(), 1);
+    assert_eq!(g.nodes[0].op_type, "Relu");
+    assert_eq!(g.nodes[0].inputs, vec!["x".to_string()]);
+}
+
+#[test]
+fn constant_chains_fold_and_shape_of_static_values_folds() {
+    let one = Tensor::from_vec(vec![2], vec![1i64, 2]).unwrap();
+    let mut g = Graph {
+        nodes: vec![
+            Node::new("Add", &["c1", "c1"], &["c2"], 13),
+            Node::new("Shape", &["x"], &["s"], 13),
+            Node::new("Add", &["s", "c2"], &["s2"], 13),
+            Node::new("Reshape", &["x", "s2"], &["y"], 13),
+        ],
+        inputs: vec![vi("x", &[3, 4])],
+        outputs: vec![vi("y", &[5, 8])],
+        initializers: [("c1".to_string(), one)].into_iter().collect(),
+        ..Default::default()
+    };
+    optimize(&mut g, OptLevel::O1, &AddOnly).unwrap();
+    assert_eq!(g.nodes.len(), 1, "{:?}", g.nodes.iter().map(|n| &n.op_type).collect::<Vec<_>>());
+    assert_eq!(g.initializers["s2"].as_slice::<i64>().unwrap(), &[5, 8]);
+    assert!(!g.initializers.contains_key("c1"), "unused initializers are dropped");
+}
+
+#[test]
+fn conv_bn_folds_into_conv_weights() {
+    let w = Tensor::from_vec(vec![2, 1, 1, 1], vec![1.0f32, 2.0]).unwrap();
+    let f = |v: [f32; 2]| Tensor::from_vec(vec![2], v.to_vec()).unwrap();
+    let mut g = Graph {
+        nodes: vec![
+            Node::new("Conv", &["x", "w"], &["c"], 13),
+            Node::new("BatchNormalization", &["c", "gamma", "beta", "mean", "var"], &["y"], 13)
+                .with_attr("epsilon", Attribute::Float(0.0)),
+        ],
+        inputs: vec![vi("x", &[1, 1, 2, 2])],
+        outputs: vec![vi("y", &[1, 2, 2, 2])],
+        initializers: [
+            ("w".to_string(), w),
+            ("gamma".to_string(), f([2.0, 3.0])),
+            ("beta".to_string(), f([0.5, -1.0])),
+            ("mean".to_string(), f([1.0, 0.0])),
+            ("var".to_string(), f([4.0, 9.0])),
+        ]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    optimize(&mut g, OptLevel::O2, &AddOnly).unwrap();
+    assert_eq!(g.nodes.len(), 1);
+    let conv = &g.nodes[0];
+    assert_eq!(conv.outputs, vec!["y".to_string()]);
+    // s = gamma / sqrt(var) = [1, 1]; w' = w * s; b' = (0 - mean) * s + beta
+    assert_eq!(g.initializers[&conv.inputs[1]].as_slice::<f32>().unwrap(), &[1.0, 2.0]);
+    assert_eq!(g.initializers[&conv.inputs[2]].as_slice::<f32>().unwrap(), &[-0.5, -1.0]);
+}

@@ -1,0 +1,88 @@
+//! Session options: optimization level, provider, threads.
+
+use ronn_core::{Error, Result};
+
+/// How hard the optimizer works on the graph before planning.
+pub type OptimizationLevel = ronn_optim::OptLevel;
+
+/// Where a session runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ProviderType {
+    /// The CPU provider (always available).
+    #[default]
+    Cpu,
+    /// The CUDA provider.
+    Gpu,
+    /// The 1.58-bit BitNet provider.
+    BitNet,
+    /// The WebAssembly SIMD provider.
+    Wasm,
+}
+
+impl ProviderType {
+    /// The providers compiled into this build.
+    pub fn available() -> Vec<ProviderType> {
+        vec![ProviderType::Cpu]
+    }
+
+    /// The lower-case name ("cpu", "gpu", "bitnet", "wasm").
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderType::Cpu => "cpu",
+            ProviderType::Gpu => "gpu",
+            ProviderType::BitNet => "bitnet",
+            ProviderType::Wasm => "wasm",
+        }
+    }
+
+    /// Parses a name as [`ProviderType::name`] gives it.
+    pub fn parse(s: &str) -> Result<ProviderType> {
+        match s.to_ascii_lowercase().as_str() {
+            "cpu" => Ok(ProviderType::Cpu),
+            "gpu" | "cuda" => Ok(ProviderType::Gpu),
+            "bitnet" => Ok(ProviderType::BitNet),
+            "wasm" => Ok(ProviderType::Wasm),
+            _ => Err(Error::InvalidArgument(format!("unknown provider '{s}'; known: cpu, gpu, bitnet, wasm"))),
+        }
+    }
+}
+
+/// Options for [`crate::Model::create_session`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Graph optimization level (default O2).
+    pub optimization_level: OptimizationLevel,
+    /// Execution provider (default CPU).
+    pub provider: ProviderType,
+    /// Threads of the session's pool; 0 means one per core.
+    pub num_threads: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions { optimization_level: OptimizationLevel::O2, provider: ProviderType::Cpu, num_threads: 0 }
+    }
+}
+
+impl SessionOptions {
+    /// The thread count actually used.
+    pub fn threads(&self) -> usize {
+        if self.num_threads > 0 {
+            self.num_threads
+        } else {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        }
+    }
+
+    pub(crate) fn check_provider(&self) -> Result<()> {
+        if ProviderType::available().contains(&self.provider) {
+            return Ok(());
+        }
+        let avail: Vec<&str> = ProviderType::available().iter().map(|p| p.name()).collect();
+        Err(Error::UnsupportedOp(format!(
+            "provider '{}' is not available in this build; available: {}",
+            self.provider.name(),
+            avail.join(", ")
+        )))
+    }
+}

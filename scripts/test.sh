@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this script).
+#   1. Python venv with the pinned oracles (onnx, onnxruntime)      scripts/setup-python.sh
+#   2. crate dependency directions                                  scripts/check_deps.py
+#   3. formatting, release build of the CLI, every Rust test + doctests
+#   4. the ONNX backend suite against the allowlist                 tests/conformance/run_conformance.py
+#   5. parity with ONNX Runtime: light model zoo + small transformers  tests/parity/parity.py
+#   6. the README's main command (`ronn run` on the embedded model)
+# One cargo target dir (target/) serves every step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "python environment"
+bash scripts/setup-python.sh
+PY=.venv/bin/python
+
+step "crate dependency directions"
+$PY scripts/check_deps.py
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "release build"
+cargo build --release -p ronn-cli
+
+step "cargo test"
+cargo test --workspace --quiet
+
+step "ONNX backend conformance"
+RONN_CLI=target/release/ronn $PY tests/conformance/run_conformance.py
+
+step "parity with ONNX Runtime"
+$PY tests/parity/parity.py tests/models --cli target/release/ronn
+$PY tests/parity/parity.py --light --cli target/release/ronn
+
+step "README main command and the Rust example"
+target/release/ronn run
+cargo run --release --quiet -p ronn --example quickstart -- crates/ronn-cli/assets/digits.onnx
+
+echo
+echo "scripts/test.sh: all steps passed"
