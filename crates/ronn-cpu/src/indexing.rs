@@ -25,6 +25,105 @@ pub fn register(r: &mut KernelRegistry) {
     r.register_all("OneHot", one_hot);
     r.register_all("Trilu", trilu);
     r.register_all("NonZero", nonzero);
+    r.register_all("ReverseSequence", reverse_sequence);
+    r.register_all("Unique", unique);
+}
+
+fn reverse_sequence(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
+    let ta = ctx.node.attr_i_or("time_axis", 0)?;
+    let ba = ctx.node.attr_i_or("batch_axis", 1)?;
+    if !matches!((ta, ba), (0, 1) | (1, 0)) {
+        return Err(ctx.node.unsupported(format!("time_axis {ta} / batch_axis {ba} (must be 0/1 or 1/0)")));
+    }
+    kernel(move |_, inp| {
+        let x = input(inp, 0)?;
+        let lens = ints(input(inp, 1)?)?;
+        if x.rank() < 2 {
+            bail!(ShapeMismatch, "ReverseSequence needs rank >= 2, got {:?}", x.shape());
+        }
+        let (d0, d1) = (x.shape()[0], x.shape()[1]);
+        let (nt, nb) = if ta == 0 { (d0, d1) } else { (d1, d0) };
+        if lens.len() != nb {
+            bail!(ShapeMismatch, "sequence_lens has {} entries for a batch of {nb}", lens.len());
+        }
+        if lens.iter().any(|&l| l < 0 || l as usize > nt) {
+            bail!(InvalidArgument, "sequence_lens {lens:?} must be within 0..={nt}");
+        }
+        let inner: usize = x.shape()[2..].iter().product();
+        dispatch_any!(x.dtype(), T => {
+            let src = sl::<T>(x)?;
+            let mut out = Vec::with_capacity(src.len());
+            for i0 in 0..d0 {
+                for i1 in 0..d1 {
+                    let (t, b) = if ta == 0 { (i0, i1) } else { (i1, i0) };
+                    let l = lens[b] as usize;
+                    let st = if t < l { l - 1 - t } else { t };
+                    let (s0, s1) = if ta == 0 { (st, i1) } else { (i0, st) };
+                    let o = (s0 * d1 + s1) * inner;
+                    out.extend_from_slice(&src[o..o + inner]);
+                }
+            }
+            output(mk::<T>(x.shape().to_vec(), out)?)
+        })
+    })
+}
+
+fn unique(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
+    let sorted = ctx.node.attr_i_or("sorted", 1)? != 0;
+    let a = ctx.node.attr_i("axis")?;
+    kernel(move |_, inp| {
+        let x = input(inp, 0)?;
+        let (src, ax) = match a {
+            Some(a) => (x.clone(), axis(a, x.rank())?),
+            None => (x.clone().reshape(vec![x.len()])?, 0),
+        };
+        let dim = src.shape()[ax];
+        let outer: usize = src.shape()[..ax].iter().product();
+        let inner: usize = src.shape()[ax + 1..].iter().product();
+        dispatch_any!(src.dtype(), T => {
+            let s = sl::<T>(&src)?;
+            let key = |k: usize| -> Vec<T> {
+                let mut v = Vec::with_capacity(outer * inner);
+                for o in 0..outer {
+                    let b = (o * dim + k) * inner;
+                    v.extend_from_slice(&s[b..b + inner]);
+                }
+                v
+            };
+            let keys: Vec<Vec<T>> = (0..dim).map(key).collect();
+            let cmp = |p: &Vec<T>, q: &Vec<T>| p.partial_cmp(q).unwrap_or(std::cmp::Ordering::Equal);
+            let mut order: Vec<usize> = (0..dim).collect();
+            order.sort_by(|&i, &j| cmp(&keys[i], &keys[j]));
+            // groups of equal keys: (first occurrence, members)
+            let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+            for &i in &order {
+                match groups.last_mut() {
+                    Some(g) if keys[g.0] == keys[i] => g.1.push(i),
+                    _ => groups.push((i, vec![i])),
+                }
+            }
+            if !sorted {
+                groups.sort_by_key(|g| g.0);
+            }
+            let mut inverse = vec![0i64; dim];
+            for (gi, g) in groups.iter().enumerate() {
+                for &m in &g.1 {
+                    inverse[m] = gi as i64;
+                }
+            }
+            let first: Vec<i64> = groups.iter().map(|g| g.0 as i64).collect();
+            let counts: Vec<i64> = groups.iter().map(|g| g.1.len() as i64).collect();
+            let it = Tensor::from_vec(vec![first.len()], first.clone())?;
+            let y = gather_tensor(&src, &it, ax as i64)?;
+            let u = first.len();
+            Ok(vec![
+                y.into(),
+                Tensor::from_vec(vec![u], first)?.into(),
+                Tensor::from_vec(vec![dim], inverse)?.into(),
+                Tensor::from_vec(vec![u], counts)?.into(),
+            ])
+        })
+    })
 }
 
 /// Normalizes index `i` into `0..dim` (negative counts from the end).
@@ -588,5 +687,28 @@ mod tests {
         let y = &run_node(&n, vec![iota(&[2, 2])]).unwrap()[0];
         assert_eq!(y.shape(), &[2, 3]);
         assert_eq!(y.as_slice::<i64>().unwrap(), &[0, 1, 1, 1, 0, 1]);
+    }
+
+    #[test]
+    fn reverse_sequence_and_unique() {
+        let n = Node::new("ReverseSequence", &["x", "l"], &["y"], 10);
+        // time-major [3 time, 2 batch], lens [3, 1]
+        let y = &run_node(&n, vec![iota(&[3, 2]), i64t(&[2], &[3, 1])]).unwrap()[0];
+        assert_eq!(f(y), vec![4., 1., 2., 3., 0., 5.]);
+        assert!(run_node(&n, vec![iota(&[3, 2]), i64t(&[2], &[4, 1])]).is_err());
+        let n = Node::new("Unique", &["x"], &["y", "i", "v", "c"], 11).with_attr("sorted", Attribute::Int(0));
+        let x = Tensor::from_vec(vec![6], vec![2f32, 1., 1., 3., 4., 3.]).unwrap();
+        let ys = run_node(&n, vec![x.clone()]).unwrap();
+        assert_eq!(f(&ys[0]), vec![2., 1., 3., 4.]);
+        assert_eq!(ys[1].as_slice::<i64>().unwrap(), &[0, 1, 3, 4]);
+        assert_eq!(ys[2].as_slice::<i64>().unwrap(), &[0, 1, 1, 2, 3, 2]);
+        assert_eq!(ys[3].as_slice::<i64>().unwrap(), &[1, 2, 2, 1]);
+        let n = Node::new("Unique", &["x"], &["y", "i", "v", "c"], 11);
+        let ys = run_node(&n, vec![x]).unwrap();
+        assert_eq!(f(&ys[0]), vec![1., 2., 3., 4.]);
+        assert_eq!(ys[1].as_slice::<i64>().unwrap(), &[1, 0, 3, 4]);
+        let n = Node::new("Unique", &["x"], &["y"], 11).with_attr("axis", Attribute::Int(0));
+        let x = Tensor::from_vec(vec![3, 2], vec![1f32, 0., 0., 1., 1., 0.]).unwrap();
+        assert_eq!(f(&run_node(&n, vec![x]).unwrap()[0]), vec![0., 1., 1., 0.]);
     }
 }

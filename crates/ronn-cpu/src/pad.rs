@@ -12,6 +12,35 @@ use ronn_ir::{BuildCtx, Kernel, KernelRegistry};
 /// Registers this family's kernels.
 pub fn register(r: &mut KernelRegistry) {
     r.register_all("Pad", pad);
+    r.register_all("CenterCropPad", center_crop_pad);
+}
+
+fn center_crop_pad(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
+    let axes = ctx.node.attr_ints("axes")?;
+    kernel(move |_, inp| {
+        let x = input(inp, 0)?;
+        let target = ints(input(inp, 1)?)?;
+        let r = x.rank();
+        let axes: Vec<usize> = match &axes {
+            Some(a) => a.iter().map(|&v| axis(v, r)).collect::<Result<_>>()?,
+            None => (0..r).collect(),
+        };
+        if target.len() != axes.len() {
+            bail!(ShapeMismatch, "CenterCropPad shape {target:?} must have one entry per axis {axes:?}");
+        }
+        let mut begin = vec![0i64; r];
+        let mut end = vec![0i64; r];
+        for (&ax, &t) in axes.iter().zip(&target) {
+            if t < 0 {
+                bail!(InvalidArgument, "CenterCropPad shape {target:?} has a negative dim");
+            }
+            let d = x.shape()[ax] as i64;
+            let b = if t < d { -((d - t) / 2) } else { (t - d) / 2 };
+            begin[ax] = b;
+            end[ax] = t - d - b;
+        }
+        output(pad_tensor(x, &begin, &end, Mode::Constant, None, 0.0)?)
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -237,5 +266,15 @@ mod tests {
             .with_attr("pads", Attribute::Ints(vec![1, 0]))
             .with_attr("value", Attribute::Float(7.0));
         assert_eq!(run_node(&old, vec![iota(&[1])]).unwrap()[0].as_slice::<f32>().unwrap(), &[7., 0.]);
+    }
+
+    #[test]
+    fn center_crop_pad() {
+        let n = Node::new("CenterCropPad", &["x", "s"], &["y"], 18);
+        // crop 5 -> 2 starts at 1; pad 2 -> 5 puts 1 zero in front
+        let y = &run_node(&n, vec![iota(&[5, 2]), i64s(&[2, 5])]).unwrap()[0];
+        assert_eq!(y.shape(), &[2, 5]);
+        assert_eq!(y.as_slice::<f32>().unwrap(), &[0., 2., 3., 0., 0., 0., 4., 5., 0., 0.]);
+        assert!(run_node(&n, vec![iota(&[5, 2]), i64s(&[2])]).is_err());
     }
 }

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use ronn_core::{bf16, f16, DType, Error, Result, Tensor, TensorData};
 
 /// An element type a tensor can store (every numeric type, bool and string).
-pub(crate) trait Item: Clone + Default + Send + Sync + PartialEq + std::fmt::Debug + 'static {
+pub(crate) trait Item: Clone + Default + Send + Sync + PartialEq + PartialOrd + std::fmt::Debug + 'static {
     const DT: DType;
     fn slice(d: &TensorData) -> Option<&[Self]>;
     fn wrap(v: Vec<Self>) -> TensorData;
