@@ -38,7 +38,11 @@ fn make_leaky_relu(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let a = ctx.node.attr_f_or("alpha", 0.01)?;
     kernel(move |_, inputs| {
         let ad = a as f64;
-        output(map_float(input(inputs, 0)?, |x: f32| if x >= 0.0 { x } else { a * x }, |x: f64| if x >= 0.0 { x } else { ad * x })?)
+        output(map_float(
+            input(inputs, 0)?,
+            |x: f32| if x >= 0.0 { x } else { a * x },
+            |x: f64| if x >= 0.0 { x } else { ad * x },
+        )?)
     })
 }
 
@@ -50,13 +54,19 @@ fn prelu(x: &Tensor, s: &Tensor) -> Result<Tensor> {
     let xs = x.shape();
     match dt {
         DType::Float32 => {
-            let (shape, v) = binary(x.as_slice::<f32>()?, xs, s.as_slice::<f32>()?, s.shape(), |&x: &f32, &a: &f32| {
-                if x >= 0.0 {
-                    x
-                } else {
-                    a * x
-                }
-            })?;
+            let (shape, v) = binary(
+                x.as_slice::<f32>()?,
+                xs,
+                s.as_slice::<f32>()?,
+                s.shape(),
+                |&x: &f32, &a: &f32| {
+                    if x >= 0.0 {
+                        x
+                    } else {
+                        a * x
+                    }
+                },
+            )?;
             Tensor::from_vec(shape, v)
         }
         DType::Float16 | DType::BFloat16 => prelu(&x.cast(DType::Float32)?, &s.cast(DType::Float32)?)?.cast(dt),
@@ -167,7 +177,9 @@ fn make_softplus(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
 }
 
 fn make_softsign(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
-    kernel(|_, inputs| output(map_float(input(inputs, 0)?, |x: f32| x / (1.0 + x.abs()), |x: f64| x / (1.0 + x.abs()))?))
+    kernel(|_, inputs| {
+        output(map_float(input(inputs, 0)?, |x: f32| x / (1.0 + x.abs()), |x: f64| x / (1.0 + x.abs()))?)
+    })
 }
 
 fn make_gelu(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
@@ -198,7 +210,11 @@ fn make_gelu(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
 
 fn make_mish(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
     kernel(|_, inputs| {
-        output(map_float(input(inputs, 0)?, |x: f32| x * tanh_f32(softplus_f32(x)), |x: f64| x * softplus_f64(x).tanh())?)
+        output(map_float(
+            input(inputs, 0)?,
+            |x: f32| x * tanh_f32(softplus_f32(x)),
+            |x: f64| x * softplus_f64(x).tanh(),
+        )?)
     })
 }
 
@@ -214,7 +230,11 @@ fn make_thresholded_relu(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let a = ctx.node.attr_f_or("alpha", 1.0)?;
     kernel(move |_, inputs| {
         let ad = a as f64;
-        output(map_float(input(inputs, 0)?, |x: f32| if x > a { x } else { 0.0 }, |x: f64| if x > ad { x } else { 0.0 })?)
+        output(map_float(
+            input(inputs, 0)?,
+            |x: f32| if x > a { x } else { 0.0 },
+            |x: f64| if x > ad { x } else { 0.0 },
+        )?)
     })
 }
 
@@ -228,8 +248,24 @@ fn make_shrink(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
             let (b32, l32) = (bias as f32, lambd as f32);
             return output(map_float(
                 t,
-                |x: f32| if x < -l32 { x + b32 } else if x > l32 { x - b32 } else { 0.0 },
-                |x: f64| if x < -lambd { x + bias } else if x > lambd { x - bias } else { 0.0 },
+                |x: f32| {
+                    if x < -l32 {
+                        x + b32
+                    } else if x > l32 {
+                        x - b32
+                    } else {
+                        0.0
+                    }
+                },
+                |x: f64| {
+                    if x < -lambd {
+                        x + bias
+                    } else if x > lambd {
+                        x - bias
+                    } else {
+                        0.0
+                    }
+                },
             )?);
         }
         ronn_core::dispatch_int!(dt, T => {
@@ -344,7 +380,10 @@ mod tests {
         assert_close(&run(&op("Sigmoid"), vec![x()]), &[0.047_425_87, 0.377_540_67, 0.5, 0.622_459_3, 0.952_574_1]);
         assert_close(&run(&op("Tanh"), vec![x()]), &[-0.995_055, -0.462_117_16, 0., 0.462_117_16, 0.995_055]);
         assert_close(&run(&op("Elu"), vec![x()]), &[-0.950_212_9, -0.393_469_34, 0., 0.5, 3.]);
-        assert_close(&run(&op("Softplus"), vec![x()]), &[0.048_587_35, 0.474_076_97, 0.693_147_2, 0.974_077, 3.048_587_3]);
+        assert_close(
+            &run(&op("Softplus"), vec![x()]),
+            &[0.048_587_35, 0.474_076_97, 0.693_147_2, 0.974_077, 3.048_587_3],
+        );
         assert_close(&run(&op("Softsign"), vec![x()]), &[-0.75, -1.0 / 3.0, 0., 1.0 / 3.0, 0.75]);
         assert_close(&run(&op("HardSigmoid"), vec![x()]), &[0., 0.4, 0.5, 0.6, 1.]);
         assert_close(&run(&op("HardSwish"), vec![x()]), &[0., -0.208_333_33, 0., 0.291_666_66, 3.]);
@@ -384,11 +423,8 @@ mod tests {
         let old = Node { opset: 6, ..old };
         assert_eq!(run(&old, vec![x()]), vec![-1., -0.5, 0., 0.5, 1.]);
         let n = Node::new("Clip", &["x", "", "max"], &["y"], 13);
-        let y = run_node_opt(
-            &n,
-            vec![Some(Value::Tensor(x())), None, Some(Value::Tensor(Tensor::scalar(0.2f32)))],
-        )
-        .unwrap();
+        let y = run_node_opt(&n, vec![Some(Value::Tensor(x())), None, Some(Value::Tensor(Tensor::scalar(0.2f32)))])
+            .unwrap();
         assert_eq!(y[0].as_tensor().unwrap().as_slice::<f32>().unwrap(), &[-3., -0.5, 0., 0.2, 0.2]);
         // min > max: everything becomes max
         let n = Node::new("Clip", &["x", "min", "max"], &["y"], 13);

@@ -122,11 +122,8 @@ fn from_strings(t: &Tensor, to: DType) -> Result<Tensor> {
             })
             .collect::<Result<Vec<i64>>>()?;
         if to == DType::UInt64 {
-            let v = strs
-                .iter()
-                .zip(&v)
-                .map(|(s, &i)| s.trim().parse::<u64>().unwrap_or(i as u64))
-                .collect::<Vec<u64>>();
+            let v =
+                strs.iter().zip(&v).map(|(s, &i)| s.trim().parse::<u64>().unwrap_or(i as u64)).collect::<Vec<u64>>();
             return Tensor::from_vec(shape, v);
         }
         return ronn_core::dispatch_int!(to, T => Tensor::from_vec(shape, v.into_iter().map(T::from_i64).collect::<Vec<T>>()),
@@ -189,8 +186,9 @@ pub fn cast(t: &Tensor, to: DType) -> Result<Tensor> {
 fn target_of(ctx: &BuildCtx) -> Result<DType> {
     let node = ctx.node;
     let to = match node.attrs.get("to") {
-        Some(Attribute::Int(v)) => DType::from_onnx(*v as i32)
-            .ok_or_else(|| node.unsupported(format!("Cast to unknown type {v}")))?,
+        Some(Attribute::Int(v)) => {
+            DType::from_onnx(*v as i32).ok_or_else(|| node.unsupported(format!("Cast to unknown type {v}")))?
+        }
         Some(Attribute::String(s)) => {
             let name = String::from_utf8_lossy(s);
             dtype_from_old_name(&name).ok_or_else(|| node.unsupported(format!("Cast to unknown type '{name}'")))?
@@ -287,7 +285,10 @@ mod tests {
         let n = Node::new("CastLike", &["x", "like"], &["y"], 15);
         let y = run_node(
             &n,
-            vec![Tensor::from_vec(vec![2], vec![1.5f32, 2.0]).unwrap(), Tensor::from_vec(vec![0], Vec::<f64>::new()).unwrap()],
+            vec![
+                Tensor::from_vec(vec![2], vec![1.5f32, 2.0]).unwrap(),
+                Tensor::from_vec(vec![0], Vec::<f64>::new()).unwrap(),
+            ],
         )
         .unwrap();
         assert_eq!(y[0].dtype(), DType::Float64);

@@ -388,7 +388,11 @@ arith_int!(unsigned; u8, u16, u32, u64);
 
 /// Integer-only operations: shifts and bitwise logic.
 pub trait IntOps:
-    Arith + std::ops::BitAnd<Output = Self> + std::ops::BitOr<Output = Self> + std::ops::BitXor<Output = Self> + std::ops::Not<Output = Self>
+    Arith
+    + std::ops::BitAnd<Output = Self>
+    + std::ops::BitOr<Output = Self>
+    + std::ops::BitXor<Output = Self>
+    + std::ops::Not<Output = Self>
 {
     /// BitShift with ONNX's out-of-range rules.
     fn shift(self, s: Self, left: bool) -> Self;
@@ -422,16 +426,46 @@ macro_rules! dispatch_arith {
     ($dtype:expr, $T:ident => $body:expr, _ => $fallback:expr) => {{
         use ronn_core::DType as __D;
         match $dtype {
-            __D::Float32 => { type $T = f32; $body }
-            __D::Float64 => { type $T = f64; $body }
-            __D::Int8 => { type $T = i8; $body }
-            __D::Int16 => { type $T = i16; $body }
-            __D::Int32 => { type $T = i32; $body }
-            __D::Int64 => { type $T = i64; $body }
-            __D::UInt8 => { type $T = u8; $body }
-            __D::UInt16 => { type $T = u16; $body }
-            __D::UInt32 => { type $T = u32; $body }
-            __D::UInt64 => { type $T = u64; $body }
+            __D::Float32 => {
+                type $T = f32;
+                $body
+            }
+            __D::Float64 => {
+                type $T = f64;
+                $body
+            }
+            __D::Int8 => {
+                type $T = i8;
+                $body
+            }
+            __D::Int16 => {
+                type $T = i16;
+                $body
+            }
+            __D::Int32 => {
+                type $T = i32;
+                $body
+            }
+            __D::Int64 => {
+                type $T = i64;
+                $body
+            }
+            __D::UInt8 => {
+                type $T = u8;
+                $body
+            }
+            __D::UInt16 => {
+                type $T = u16;
+                $body
+            }
+            __D::UInt32 => {
+                type $T = u32;
+                $body
+            }
+            __D::UInt64 => {
+                type $T = u64;
+                $body
+            }
             #[allow(unreachable_patterns)]
             _ => $fallback,
         }
@@ -856,15 +890,18 @@ mod tests {
 
     #[test]
     fn bitshift_rules() {
-        let l = Node::new("BitShift", &["a", "b"], &["y"], 11).with_attr("direction", Attribute::String(b"LEFT".to_vec()));
-        let r = Node::new("BitShift", &["a", "b"], &["y"], 11).with_attr("direction", Attribute::String(b"RIGHT".to_vec()));
+        let l =
+            Node::new("BitShift", &["a", "b"], &["y"], 11).with_attr("direction", Attribute::String(b"LEFT".to_vec()));
+        let r =
+            Node::new("BitShift", &["a", "b"], &["y"], 11).with_attr("direction", Attribute::String(b"RIGHT".to_vec()));
         let y = run1(&l, vec![t(&[3], vec![64i8, 1, -8]), t(&[3], vec![1i8, 7, 9])]).unwrap();
         assert_eq!(y.as_slice::<i8>().unwrap(), &[-128, -128, 0]);
         let y = run1(&r, vec![t(&[3], vec![-8i8, 4, -1]), t(&[3], vec![1i8, -8, 127])]).unwrap();
         assert_eq!(y.as_slice::<i8>().unwrap(), &[-4, 0, -1]);
         let y = run1(&r, vec![t(&[2], vec![16u32, 255]), t(&[1], vec![2u32])]).unwrap();
         assert_eq!(y.as_slice::<u32>().unwrap(), &[4, 63]);
-        let bad = Node::new("BitShift", &["a", "b"], &["y"], 11).with_attr("direction", Attribute::String(b"UP".to_vec()));
+        let bad =
+            Node::new("BitShift", &["a", "b"], &["y"], 11).with_attr("direction", Attribute::String(b"UP".to_vec()));
         assert!(run1(&bad, vec![t(&[1], vec![1u8]), t(&[1], vec![1u8])]).is_err());
         assert!(run1(&l, vec![t(&[1], vec![1f32]), t(&[1], vec![1f32])]).is_err());
     }
@@ -927,9 +964,11 @@ mod tests {
         assert_eq!(y.as_slice::<f32>().unwrap(), &[3., 3., 4.]);
         let y = run1(&Node::new("Min", &["a"], &["y"], 13), vec![a.clone()]).unwrap();
         assert_eq!(y.as_slice::<f32>().unwrap(), &[3., 2., 1.]);
-        let y = run1(&Node::new("Min", &["a", "b"], &["y"], 13), vec![t(&[2], vec![5u8, 1]), t(&[2], vec![2u8, 9])]).unwrap();
+        let y = run1(&Node::new("Min", &["a", "b"], &["y"], 13), vec![t(&[2], vec![5u8, 1]), t(&[2], vec![2u8, 9])])
+            .unwrap();
         assert_eq!(y.as_slice::<u8>().unwrap(), &[2, 1]);
-        let y = run1(&Node::new("Max", &["a", "b"], &["y"], 13), vec![t(&[1], vec![f32::NAN]), t(&[1], vec![1f32])]).unwrap();
+        let y = run1(&Node::new("Max", &["a", "b"], &["y"], 13), vec![t(&[1], vec![f32::NAN]), t(&[1], vec![1f32])])
+            .unwrap();
         assert!(y.as_slice::<f32>().unwrap()[0].is_nan());
     }
 }

@@ -22,7 +22,13 @@ enum Cmp {
     Ge,
 }
 
-fn cmp_t<T: PartialOrd + Sync>(op: Cmp, a: &[T], sa: &[usize], b: &[T], sb: &[usize]) -> Result<(Vec<usize>, Vec<bool>)> {
+fn cmp_t<T: PartialOrd + Sync>(
+    op: Cmp,
+    a: &[T],
+    sa: &[usize],
+    b: &[T],
+    sb: &[usize],
+) -> Result<(Vec<usize>, Vec<bool>)> {
     match op {
         Cmp::Eq => binary(a, sa, b, sb, |x: &T, y: &T| x == y),
         Cmp::Lt => binary(a, sa, b, sb, |x: &T, y: &T| x < y),
@@ -139,13 +145,21 @@ pub fn where_(c: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     let cs = c.as_slice::<bool>()?;
     let dt = x.dtype();
     if dt == DType::String {
-        let (s, v) = ternary(cs, c.shape(), x.as_strings()?, x.shape(), y.as_strings()?, y.shape(), |c: &bool, a: &String, b: &String| {
-            if *c {
-                a.clone()
-            } else {
-                b.clone()
-            }
-        })?;
+        let (s, v) = ternary(
+            cs,
+            c.shape(),
+            x.as_strings()?,
+            x.shape(),
+            y.as_strings()?,
+            y.shape(),
+            |c: &bool, a: &String, b: &String| {
+                if *c {
+                    a.clone()
+                } else {
+                    b.clone()
+                }
+            },
+        )?;
         return Tensor::from_strings(s, v);
     }
     ronn_core::dispatch_dtype!(dt, T => {

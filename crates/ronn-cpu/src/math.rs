@@ -30,7 +30,8 @@ pub fn exp_f32(x: f32) -> f32 {
     let p = 1.0
         + r * (1.0
             + r * (0.5
-                + r * (0.166_666_67 + r * (0.041_666_668 + r * (0.008_333_334 + r * (0.001_388_889 + r * 0.000_198_412_7))))));
+                + r * (0.166_666_67
+                    + r * (0.041_666_668 + r * (0.008_333_334 + r * (0.001_388_889 + r * 0.000_198_412_7))))));
     // 2^n, split in two factors so n = 128 (x near 88.72) does not overflow the exponent.
     let ni = n as i32;
     let h = ni >> 1;
@@ -262,8 +263,24 @@ fn make_sign(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
         if t.dtype().is_float() {
             output(map_float(
                 t,
-                |x: f32| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { x },
-                |x: f64| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { x },
+                |x: f32| {
+                    if x > 0.0 {
+                        1.0
+                    } else if x < 0.0 {
+                        -1.0
+                    } else {
+                        x
+                    }
+                },
+                |x: f64| {
+                    if x > 0.0 {
+                        1.0
+                    } else if x < 0.0 {
+                        -1.0
+                    } else {
+                        x
+                    }
+                },
             )?)
         } else {
             output(int_unary(t, IntUnary::Sign)?)
@@ -379,7 +396,12 @@ mod tests {
     #[test]
     fn erf_f64_reference_values() {
         // Values from scipy.special.erf.
-        let cases = [(0.5, 0.520_499_877_813_046_5), (1.0, 0.842_700_792_949_714_9), (2.0, 0.995_322_265_018_952_7), (3.0, 0.999_977_909_503_001_4)];
+        let cases = [
+            (0.5, 0.520_499_877_813_046_5),
+            (1.0, 0.842_700_792_949_714_9),
+            (2.0, 0.995_322_265_018_952_7),
+            (3.0, 0.999_977_909_503_001_4),
+        ];
         for (x, want) in cases {
             assert!((erf_f64(x) - want).abs() < 1e-12, "erf({x}) = {}", erf_f64(x));
             assert!((erf_f64(-x) + want).abs() < 1e-12);
@@ -394,9 +416,15 @@ mod tests {
         assert_eq!(run1("Ceil", x.clone()).unwrap().as_slice::<f32>().unwrap(), &[1., 2., 3., -2.]);
         assert_eq!(run1("Abs", x.clone()).unwrap().as_slice::<f32>().unwrap(), &[0.5, 1.5, 2.5, 2.5]);
         assert_eq!(run1("Sign", x.clone()).unwrap().as_slice::<f32>().unwrap(), &[1., 1., 1., -1.]);
-        assert_close(run1("Exp", x.clone()).unwrap().as_slice::<f32>().unwrap(), &[1.648_721_3, 4.481_689, 12.182_494, 0.082_085]);
+        assert_close(
+            run1("Exp", x.clone()).unwrap().as_slice::<f32>().unwrap(),
+            &[1.648_721_3, 4.481_689, 12.182_494, 0.082_085],
+        );
         assert_close(run1("Reciprocal", x.clone()).unwrap().as_slice::<f32>().unwrap(), &[2., 0.666_666_7, 0.4, -0.4]);
-        assert_close(run1("Erf", x.clone()).unwrap().as_slice::<f32>().unwrap(), &[0.520_499_9, 0.966_105_2, 0.999_593, -0.999_593]);
+        assert_close(
+            run1("Erf", x.clone()).unwrap().as_slice::<f32>().unwrap(),
+            &[0.520_499_9, 0.966_105_2, 0.999_593, -0.999_593],
+        );
         let y = run1("Log", Tensor::from_vec(vec![2], vec![1f64, -1.0]).unwrap()).unwrap();
         let y = y.as_slice::<f64>().unwrap();
         assert!(y[0] == 0.0 && y[1].is_nan());
