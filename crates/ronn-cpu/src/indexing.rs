@@ -275,7 +275,13 @@ fn combine<T: Element>(r: Red, a: T, b: T) -> T {
 }
 
 /// Copies `x` and applies `f(dst, update)` at each (offset, update) pair.
-fn scatter_apply<T: Item>(x: &Tensor, upd: &Tensor, offs: &[usize], block: usize, f: impl Fn(&T, &T) -> T) -> Result<Tensor> {
+fn scatter_apply<T: Item>(
+    x: &Tensor,
+    upd: &Tensor,
+    offs: &[usize],
+    block: usize,
+    f: impl Fn(&T, &T) -> T,
+) -> Result<Tensor> {
     let mut out = sl::<T>(x)?.to_vec();
     let u = sl::<T>(upd)?;
     for (k, &o) in offs.iter().enumerate() {
@@ -416,7 +422,13 @@ fn slice(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
 }
 
 /// ONNX Slice semantics (clamping, negative steps).
-pub(crate) fn slice_tensor(x: &Tensor, starts: &[i64], ends: &[i64], axes: Option<&[i64]>, steps: Option<&[i64]>) -> Result<Tensor> {
+pub(crate) fn slice_tensor(
+    x: &Tensor,
+    starts: &[i64],
+    ends: &[i64],
+    axes: Option<&[i64]>,
+    steps: Option<&[i64]>,
+) -> Result<Tensor> {
     let n = starts.len();
     if ends.len() != n || axes.is_some_and(|a| a.len() != n) || steps.is_some_and(|s| s.len() != n) {
         bail!(InvalidArgument, "Slice starts/ends/axes/steps must have one length");
@@ -451,7 +463,11 @@ pub(crate) fn slice_tensor(x: &Tensor, starts: &[i64], ends: &[i64], axes: Optio
         let (s, e) = (fix(starts[i]), fix(ends[i]));
         let (s, e) = if step > 0 { (s.clamp(0, d), e.clamp(0, d)) } else { (s.clamp(0, d - 1), e.clamp(-1, d - 1)) };
         let len = if step > 0 {
-            if e > s { ((e - s) + step - 1) / step } else { 0 }
+            if e > s {
+                ((e - s) + step - 1) / step
+            } else {
+                0
+            }
         } else if s > e {
             ((s - e) + (-step) - 1) / (-step)
         } else {
@@ -652,8 +668,11 @@ mod tests {
     #[test]
     fn slice_clamps_and_steps() {
         let n = Node::new("Slice", &["x", "s", "e", "a", "t"], &["y"], 13);
-        let y = &run_node(&n, vec![iota(&[2, 4]), i64t(&[1], &[-1]), i64t(&[1], &[-1000]), i64t(&[1], &[1]), i64t(&[1], &[-2])])
-            .unwrap()[0];
+        let y = &run_node(
+            &n,
+            vec![iota(&[2, 4]), i64t(&[1], &[-1]), i64t(&[1], &[-1000]), i64t(&[1], &[1]), i64t(&[1], &[-2])],
+        )
+        .unwrap()[0];
         assert_eq!(y.shape(), &[2, 2]);
         assert_eq!(f(y), vec![3., 1., 7., 5.]);
         let n3 = Node::new("Slice", &["x", "s", "e"], &["y"], 13);
@@ -667,7 +686,8 @@ mod tests {
             .with_attr("axes", Attribute::Ints(vec![1]));
         assert_eq!(f(&run_node(&old, vec![iota(&[2, 4])]).unwrap()[0]), vec![1., 2., 5., 6.]);
         let z = Node::new("Slice", &["x", "s", "e", "a", "t"], &["y"], 13);
-        assert!(run_node(&z, vec![iota(&[3]), i64t(&[1], &[0]), i64t(&[1], &[2]), i64t(&[1], &[0]), i64t(&[1], &[0])]).is_err());
+        assert!(run_node(&z, vec![iota(&[3]), i64t(&[1], &[0]), i64t(&[1], &[2]), i64t(&[1], &[0]), i64t(&[1], &[0])])
+            .is_err());
     }
 
     #[test]

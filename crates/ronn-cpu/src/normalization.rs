@@ -101,10 +101,7 @@ fn param<R: Load>(t: &Tensor, len: usize, what: &str) -> Result<Vec<R>> {
     check_float(t, what)?;
     let v = R::load(t)?;
     if v.len() != len {
-        return Err(Error::ShapeMismatch(format!(
-            "{what}: expected {len} elements, got shape {:?}",
-            t.shape()
-        )));
+        return Err(Error::ShapeMismatch(format!("{what}: expected {len} elements, got shape {:?}", t.shape())));
     }
     Ok(v.into_owned())
 }
@@ -296,9 +293,7 @@ fn build_instancenorm(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
 fn build_groupnorm(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let node = ctx.node;
     let eps = node.attr_f_or("epsilon", 1e-5)? as f64;
-    let g = node
-        .attr_i("num_groups")?
-        .ok_or_else(|| node.unsupported("missing required attribute num_groups"))?;
+    let g = node.attr_i("num_groups")?.ok_or_else(|| node.unsupported("missing required attribute num_groups"))?;
     if g <= 0 {
         return Err(node.unsupported(format!("num_groups must be positive, got {g}")));
     }
@@ -626,7 +621,14 @@ mod tests {
         let d = 400;
         let v: Vec<f64> = (0..rows * d).map(|i| ((i * 31) % 97) as f64 / 10.0).collect();
         let n = Node::new("LayerNormalization", &["x", "s"], &["y"], 17);
-        let y = run_node(&n, vec![Tensor::from_vec(vec![rows, d], v.clone()).unwrap(), Tensor::from_vec(vec![d], vec![1f64; d]).unwrap()]).unwrap();
+        let y = run_node(
+            &n,
+            vec![
+                Tensor::from_vec(vec![rows, d], v.clone()).unwrap(),
+                Tensor::from_vec(vec![d], vec![1f64; d]).unwrap(),
+            ],
+        )
+        .unwrap();
         let y = y[0].as_slice::<f64>().unwrap();
         let r = 123;
         let row = &v[r * d..(r + 1) * d];
@@ -650,7 +652,17 @@ mod tests {
         for opset in [6, 9, 15] {
             let n = Node::new("BatchNormalization", &["x", "s", "b", "m", "v"], &["y"], opset);
             let x = t(vec![1, 2, 1, 2], vec![1., 2., 3., 4.]);
-            let y = run_node(&n, vec![x, t(vec![2], vec![1., 2.]), t(vec![2], vec![0., 1.]), t(vec![2], vec![1., 2.]), t(vec![2], vec![1., 4.])]).unwrap();
+            let y = run_node(
+                &n,
+                vec![
+                    x,
+                    t(vec![2], vec![1., 2.]),
+                    t(vec![2], vec![0., 1.]),
+                    t(vec![2], vec![1., 2.]),
+                    t(vec![2], vec![1., 4.]),
+                ],
+            )
+            .unwrap();
             // c0: (x-1)/sqrt(1+1e-5); c1: 2*(x-2)/sqrt(4+1e-5)+1
             assert_close(f(&y[0]), &[0.0, 0.999995, 1.9999975, 2.9999938]);
         }
@@ -661,7 +673,11 @@ mod tests {
         let n = Node::new("BatchNormalization", &["x", "s", "b", "m", "v"], &["y", "rm", "rv"], 15)
             .with_attr("training_mode", Attribute::Int(1));
         let x = t(vec![2, 1, 2], vec![1., 2., 3., 6.]);
-        let y = run_node(&n, vec![x, t(vec![1], vec![1.]), t(vec![1], vec![0.]), t(vec![1], vec![0.]), t(vec![1], vec![1.])]).unwrap();
+        let y = run_node(
+            &n,
+            vec![x, t(vec![1], vec![1.]), t(vec![1], vec![0.]), t(vec![1], vec![0.]), t(vec![1], vec![1.])],
+        )
+        .unwrap();
         // batch mean 3, var 3.5
         let sd = (3.5f32 + 1e-5).sqrt();
         assert_close(f(&y[0]), &[-2. / sd, -1. / sd, 0.0, 3. / sd]);
@@ -686,17 +702,20 @@ mod tests {
         let b = 4.0 / (4.0f32 + 1e-5).sqrt();
         assert_close(f(&y[0]), &[-a, a, -b + 1., b + 1.]);
         // GroupNorm with 2 groups of 1 channel is InstanceNorm (opset 21 per-channel scale).
-        let g = Node::new("GroupNormalization", &["x", "s", "b"], &["y"], 21).with_attr("num_groups", Attribute::Int(2));
+        let g =
+            Node::new("GroupNormalization", &["x", "s", "b"], &["y"], 21).with_attr("num_groups", Attribute::Int(2));
         let y2 = run_node(&g, vec![x.clone(), t(vec![2], vec![1., 2.]), t(vec![2], vec![0., 1.])]).unwrap();
         assert_close(f(&y2[0]), f(&y[0]));
         // One group over both channels, opset 18 per-group scale.
-        let g1 = Node::new("GroupNormalization", &["x", "s", "b"], &["y"], 18).with_attr("num_groups", Attribute::Int(1));
+        let g1 =
+            Node::new("GroupNormalization", &["x", "s", "b"], &["y"], 18).with_attr("num_groups", Attribute::Int(1));
         let y3 = run_node(&g1, vec![x.clone(), t(vec![1], vec![1.]), t(vec![1], vec![0.])]).unwrap();
         // mean 3, var 3.5
         let sd = (3.5f32 + 1e-5).sqrt();
         assert_close(f(&y3[0]), &[-2. / sd, 0.0, -1. / sd, 3. / sd]);
         // 3 groups do not divide 2 channels.
-        let g3 = Node::new("GroupNormalization", &["x", "s", "b"], &["y"], 21).with_attr("num_groups", Attribute::Int(3));
+        let g3 =
+            Node::new("GroupNormalization", &["x", "s", "b"], &["y"], 21).with_attr("num_groups", Attribute::Int(3));
         assert!(run_node(&g3, vec![x, t(vec![2], vec![1.; 2]), t(vec![2], vec![0.; 2])]).is_err());
     }
 

@@ -138,7 +138,14 @@ fn dim_map(n: usize, b: i64, e: i64, mode: Mode) -> Result<Vec<Option<usize>>> {
         .collect())
 }
 
-fn pad_tensor(x: &Tensor, begin: &[i64], end: &[i64], mode: Mode, value: Option<&Tensor>, attr_value: f64) -> Result<Tensor> {
+fn pad_tensor(
+    x: &Tensor,
+    begin: &[i64],
+    end: &[i64],
+    mode: Mode,
+    value: Option<&Tensor>,
+    attr_value: f64,
+) -> Result<Tensor> {
     let shape = x.shape();
     let r = shape.len();
     let maps: Vec<Vec<Option<usize>>> =
@@ -178,7 +185,7 @@ fn pad_impl<T: Item>(src: &[T], shape: &[usize], maps: &[Vec<Option<usize>>], cv
     let st = ronn_core::strides_of(shape);
     let last = &maps[r - 1];
     // contiguous interior of the last dim
-    let lo = last.iter().position(|m| *m == Some(0) ).unwrap_or(last.len());
+    let lo = last.iter().position(|m| *m == Some(0)).unwrap_or(last.len());
     let run = shape[r - 1];
     let interior = lo + run <= last.len() && (0..run).all(|i| last[lo + i] == Some(i));
     let rows = total / last.len();

@@ -75,9 +75,8 @@ fn positive(node: &Node, name: &str, v: Option<Vec<i64>>, n: usize) -> Result<Ve
 }
 
 fn parse_attrs(node: &Node) -> Result<Attrs> {
-    let kernel = node
-        .attr_ints("kernel_shape")?
-        .ok_or_else(|| node.unsupported("missing required attribute kernel_shape"))?;
+    let kernel =
+        node.attr_ints("kernel_shape")?.ok_or_else(|| node.unsupported("missing required attribute kernel_shape"))?;
     let k = kernel.len();
     if k == 0 || k > 3 {
         return Err(node.unsupported(format!("{k} spatial dims (1 to 3 are supported)")));
@@ -125,10 +124,7 @@ struct Geo {
 fn geometry(a: &Attrs, spatial: &[usize]) -> Result<Geo> {
     let n = a.kernel.len();
     if spatial.len() != n {
-        return Err(Error::ShapeMismatch(format!(
-            "input has {} spatial dims, kernel_shape has {n}",
-            spatial.len()
-        )));
+        return Err(Error::ShapeMismatch(format!("input has {} spatial dims, kernel_shape has {n}", spatial.len())));
     }
     let off = 3 - n;
     let mut g = Geo { ins: [1; 3], outs: [1; 3], k: [1; 3], s: [1; 3], d: [1; 3], pb: [0; 3], pe: [0; 3] };
@@ -218,7 +214,13 @@ fn spans(g: &Geo, dim: usize) -> Vec<Span> {
 }
 
 /// Runs `f(plane_in, plane_out, plane_index)` over every (n, c) plane, in parallel when large.
-fn for_planes<A: Sync, B: Send>(x: &[A], y: &mut [B], ip: usize, op: usize, f: impl Fn(&[A], &mut [B], usize) + Sync + Send) {
+fn for_planes<A: Sync, B: Send>(
+    x: &[A],
+    y: &mut [B],
+    ip: usize,
+    op: usize,
+    f: impl Fn(&[A], &mut [B], usize) + Sync + Send,
+) {
     if ip == 0 || op == 0 {
         return;
     }
@@ -533,9 +535,8 @@ fn build_global(ctx: &BuildCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
 
 fn build_unpool(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let node = ctx.node;
-    let kernel_shape = node
-        .attr_ints("kernel_shape")?
-        .ok_or_else(|| node.unsupported("missing required attribute kernel_shape"))?;
+    let kernel_shape =
+        node.attr_ints("kernel_shape")?.ok_or_else(|| node.unsupported("missing required attribute kernel_shape"))?;
     let n = kernel_shape.len();
     let ks = positive(node, "kernel_shape", Some(kernel_shape), n)?;
     let strides = positive(node, "strides", node.attr_ints("strides")?, n)?;
@@ -563,7 +564,10 @@ fn build_unpool(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
             Some(t) => {
                 let v = ints_of(t)?;
                 if v.len() != n + 2 || v.iter().any(|&d| d < 0) {
-                    return Err(Error::ShapeMismatch(format!("output_shape {v:?} must have {} non-negative dims", n + 2)));
+                    return Err(Error::ShapeMismatch(format!(
+                        "output_shape {v:?} must have {} non-negative dims",
+                        n + 2
+                    )));
                 }
                 v.into_iter().map(|d| d as usize).collect::<Vec<_>>()
             }
@@ -618,9 +622,8 @@ fn build_unpool(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
 
 fn build_max_roi_pool(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let node = ctx.node;
-    let pooled = node
-        .attr_ints("pooled_shape")?
-        .ok_or_else(|| node.unsupported("missing required attribute pooled_shape"))?;
+    let pooled =
+        node.attr_ints("pooled_shape")?.ok_or_else(|| node.unsupported("missing required attribute pooled_shape"))?;
     if pooled.len() != 2 || pooled.iter().any(|&v| v < 1) {
         return Err(node.unsupported(format!("pooled_shape must be 2 positive values, got {pooled:?}")));
     }

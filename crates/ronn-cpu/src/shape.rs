@@ -52,7 +52,10 @@ pub(crate) fn reshape_dims(input: &[usize], spec: &[i64], allowzero: bool) -> Re
             }
             0 if !allowzero => {
                 let v = *input.get(i).ok_or_else(|| {
-                    Error::ShapeMismatch(format!("Reshape shape {spec:?} copies dim {i} (0) but the input {input:?} has rank {}", input.len()))
+                    Error::ShapeMismatch(format!(
+                        "Reshape shape {spec:?} copies dim {i} (0) but the input {input:?} has rank {}",
+                        input.len()
+                    ))
                 })?;
                 out.push(v);
             }
@@ -235,9 +238,8 @@ pub(crate) fn broadcast_to(x: &Tensor, out: &[usize]) -> Result<Tensor> {
     }
     let st = istrides(xs);
     let off = out.len() - xs.len();
-    let strides: Vec<isize> = (0..out.len())
-        .map(|i| if i < off || xs[i - off] == 1 { 0 } else { st[i - off] })
-        .collect();
+    let strides: Vec<isize> =
+        (0..out.len()).map(|i| if i < off || xs[i - off] == 1 { 0 } else { st[i - off] }).collect();
     strided_tensor(x, 0, out, &strides)
 }
 
@@ -305,9 +307,7 @@ pub(crate) fn concat_tensors(ts: &[&Tensor], a: i64) -> Result<Tensor> {
         if t.dtype() != dt {
             bail!(TypeMismatch, "Concat inputs must share one type: {} and {}", dt, t.dtype());
         }
-        if t.rank() != rank
-            || t.shape().iter().zip(first.shape()).enumerate().any(|(i, (x, y))| i != ax && x != y)
-        {
+        if t.rank() != rank || t.shape().iter().zip(first.shape()).enumerate().any(|(i, (x, y))| i != ax && x != y) {
             bail!(ShapeMismatch, "Concat inputs {:?} and {:?} differ outside axis {ax}", first.shape(), t.shape());
         }
         out_shape[ax] += t.shape()[ax];
@@ -578,7 +578,9 @@ mod tests {
             .with_attr("end", Attribute::Int(10));
         let y = &run_node(&n, vec![iota(&[2, 3, 4])]).unwrap()[0];
         assert_eq!(y.as_slice::<i64>().unwrap(), &[3, 4]);
-        let n = Node::new("Shape", &["x"], &["y"], 15).with_attr("start", Attribute::Int(2)).with_attr("end", Attribute::Int(1));
+        let n = Node::new("Shape", &["x"], &["y"], 15)
+            .with_attr("start", Attribute::Int(2))
+            .with_attr("end", Attribute::Int(1));
         assert_eq!(run_node(&n, vec![iota(&[2, 3, 4])]).unwrap()[0].shape(), &[0]);
         let n = Node::new("Size", &["x"], &["y"], 13);
         assert_eq!(run_node(&n, vec![iota(&[2, 3, 4])]).unwrap()[0].as_slice::<i64>().unwrap(), &[24]);

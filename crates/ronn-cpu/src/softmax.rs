@@ -72,7 +72,7 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     const C1: f32 = 0.693_359_4;
     const C2: f32 = -2.121_944_4e-4;
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
-    // n = round(x / ln2) stays in [-126, 127] so 2^n is a normal float.
+                                     // n = round(x / ln2) stays in [-126, 127] so 2^n is a normal float.
     let xc = x.clamp(-87.336_54, 88.0);
     let t = xc * LOG2E;
     let r = t + MAGIC;
@@ -80,8 +80,7 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     let bits = r.to_bits().wrapping_sub(0x4B40_0000u32.wrapping_sub(127));
     let f = xc - n * C1 - n * C2;
     let z = f * f;
-    let p = ((((1.987_569_1e-4 * f + 1.398_199_9e-3) * f + 8.333_452e-3) * f + 4.166_579_6e-2) * f
-        + 1.666_666_5e-1)
+    let p = ((((1.987_569_1e-4 * f + 1.398_199_9e-3) * f + 8.333_452e-3) * f + 4.166_579_6e-2) * f + 1.666_666_5e-1)
         * f
         + 5.000_000_1e-1;
     let y = p * z + f + 1.0;
@@ -221,9 +220,9 @@ fn run_mode<R: Real>(x: &[R], outer: usize, n: usize, inner: usize, mode: Mode) 
     if x.len() >= PAR_THRESHOLD && outer > 1 {
         // Group blocks so each task has a reasonable amount of work.
         let per = (PAR_THRESHOLD / 4 / block).max(1);
-        x.par_chunks(block * per).zip(out.par_chunks_mut(block * per)).for_each(|(xs, os)| {
-            xs.chunks(block).zip(os.chunks_mut(block)).for_each(f)
-        });
+        x.par_chunks(block * per)
+            .zip(out.par_chunks_mut(block * per))
+            .for_each(|(xs, os)| xs.chunks(block).zip(os.chunks_mut(block)).for_each(f));
     } else if inner == 1 && n >= PAR_THRESHOLD {
         row(x, &mut out, mode);
     } else {

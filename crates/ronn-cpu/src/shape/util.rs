@@ -6,7 +6,9 @@ use rayon::prelude::*;
 use ronn_core::{bf16, f16, DType, Error, Result, Tensor, TensorData};
 
 /// An element type a tensor can store (every numeric type, bool and string).
-pub(crate) trait Item: Clone + Default + Send + Sync + PartialEq + PartialOrd + std::fmt::Debug + 'static {
+pub(crate) trait Item:
+    Clone + Default + Send + Sync + PartialEq + PartialOrd + std::fmt::Debug + 'static
+{
     const DT: DType;
     fn slice(d: &TensorData) -> Option<&[Self]>;
     fn wrap(v: Vec<Self>) -> TensorData;
@@ -218,42 +220,6 @@ pub(crate) fn ints(t: &Tensor) -> Result<Vec<i64>> {
     match t.dtype() {
         DType::Int64 => Ok(t.as_slice::<i64>()?.to_vec()),
         _ => crate::helpers::ints_of(t),
-    }
-}
-
-/// A small deterministic PRNG (splitmix64) for the random generators.
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: Option<f32>) -> Rng {
-        let s = match seed {
-            Some(f) => f.to_bits() as u64 ^ 0x9E37_79B9_7F4A_7C15,
-            None => {
-                let t = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
-                    .unwrap_or(42);
-                t ^ (&t as *const u64 as u64)
-            }
-        };
-        Rng(s)
-    }
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub(crate) fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Standard normal (Box-Muller).
-    pub(crate) fn normal(&mut self) -> f64 {
-        let u1 = self.uniform().max(f64::MIN_POSITIVE);
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
     }
 }
 
