@@ -1,5 +1,7 @@
 //! Evaluates nodes whose inputs are all constants once, at optimization time, and
 //! replaces them by initializers. Random ops and nodes with subgraphs are left alone.
+//! Initializers that old (IR < 4) models also list as graph inputs count as
+//! constants: sessions refuse feeding them.
 
 use crate::ConstantEvaluator;
 use ronn_core::{Result, Value};
@@ -15,14 +17,13 @@ const MAX_FOLDED_ELEMENTS: usize = 1 << 24;
 /// Runs the pass.
 pub fn run(g: &mut Graph, eval: &dyn ConstantEvaluator) -> Result<()> {
     let outputs = crate::graph_outputs(g);
-    let graph_inputs: std::collections::HashSet<String> = g.inputs.iter().map(|i| i.name.clone()).collect();
     let mut i = 0;
     while i < g.nodes.len() {
         let n = &g.nodes[i];
         let foldable = !NONDETERMINISTIC.contains(&n.op_type.as_str())
             && n.implicit_inputs.is_empty()
             && !n.attrs.values().any(|a| matches!(a, ronn_ir::Attribute::Graph(_) | ronn_ir::Attribute::Graphs(_)))
-            && n.inputs.iter().all(|x| x.is_empty() || (g.initializers.contains_key(x) && !graph_inputs.contains(x)))
+            && n.inputs.iter().all(|x| x.is_empty() || g.initializers.contains_key(x))
             && n.outputs.iter().all(|o| !outputs.contains(o));
         if foldable {
             let ins: Vec<Option<&ronn_core::Tensor>> =
