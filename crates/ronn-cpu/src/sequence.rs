@@ -5,7 +5,7 @@
 
 use crate::control::stack;
 use crate::helpers::{input, kernel, opt_input};
-use ronn_core::{dispatch_dtype, normalize_axis, DType, Error, Result, Tensor, Value};
+use ronn_core::{normalize_axis, DType, Error, Result, Tensor, Value};
 use ronn_ir::{Attribute, BuildCtx, Kernel, KernelRegistry, ValueType};
 use std::collections::HashMap;
 
@@ -111,48 +111,6 @@ fn build_length(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
     })
 }
 
-/// Concatenates tensors along an existing axis.
-pub fn concat(ts: &[Tensor], axis: usize) -> Result<Tensor> {
-    let first = ts.first().ok_or_else(|| Error::InvalidArgument("nothing to concatenate".into()))?;
-    let rank = first.rank();
-    if axis >= rank {
-        return Err(Error::InvalidArgument(format!("axis {axis} out of range for rank {rank}")));
-    }
-    for t in ts {
-        let ok = t.rank() == rank
-            && t.dtype() == first.dtype()
-            && t.shape().iter().zip(first.shape()).enumerate().all(|(i, (a, b))| i == axis || a == b);
-        if !ok {
-            return Err(Error::ShapeMismatch(format!(
-                "cannot concatenate {:?} with {:?} on axis {axis}",
-                first.shape(),
-                t.shape()
-            )));
-        }
-    }
-    let outer: usize = first.shape()[..axis].iter().product();
-    let mut shape = first.shape().to_vec();
-    shape[axis] = ts.iter().map(|t| t.shape()[axis]).sum();
-    fn join<T: Clone>(parts: &[(&[T], usize)], outer: usize) -> Vec<T> {
-        let mut out = Vec::new();
-        for o in 0..outer {
-            for (p, run) in parts {
-                out.extend_from_slice(&p[o * run..(o + 1) * run]);
-            }
-        }
-        out
-    }
-    let run = |t: &Tensor| t.shape()[axis..].iter().product::<usize>();
-    if first.dtype() == DType::String {
-        let parts: Vec<(&[String], usize)> = ts.iter().map(|t| Ok((t.as_strings()?, run(t)))).collect::<Result<_>>()?;
-        return Tensor::from_strings(shape, join(&parts, outer));
-    }
-    dispatch_dtype!(first.dtype(), T => {
-        let parts: Vec<(&[T], usize)> = ts.iter().map(|t| Ok((t.as_slice::<T>()?, run(t)))).collect::<Result<_>>()?;
-        Tensor::from_vec(shape, join(&parts, outer))
-    }, _ => Err(Error::TypeMismatch(format!("cannot concatenate {}", first.dtype()))))
-}
-
 fn build_split(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let axis = ctx.node.attr_i_or("axis", 0)?;
     let keepdims = ctx.node.attr_i_or("keepdims", 1)? != 0;
@@ -176,22 +134,11 @@ fn build_split(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         if sizes.iter().sum::<usize>() != n {
             return Err(Error::ShapeMismatch(format!("split sizes {sizes:?} do not add up to {n}")));
         }
-        let mut items = Vec::with_capacity(sizes.len());
-        let mut start = 0;
-        for sz in sizes {
-            let mut parts: Vec<Tensor> =
-                (start..start + sz).map(|i| crate::control::take(x, a, i)).collect::<Result<_>>()?;
-            start += sz;
-            let t = if split.is_none() && !keepdims {
-                parts.remove(0)
-            } else if parts.is_empty() {
-                let mut shape = x.shape().to_vec();
-                shape[a] = 0;
-                Tensor::zeros(x.dtype(), shape)?
-            } else {
-                stack(&parts, a)?
-            };
-            items.push(t);
+        let mut items = crate::shape::split_tensor(x, a, &sizes)?;
+        if split.is_none() && !keepdims {
+            let mut shape = x.shape().to_vec();
+            shape.remove(a);
+            items = items.into_iter().map(|t| t.reshape(shape.clone())).collect::<Result<_>>()?;
         }
         Ok(vec![Value::Sequence { dtype: x.dtype(), items }])
     })
@@ -207,7 +154,7 @@ fn build_concat(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         let t = if new_axis {
             stack(items, normalize_axis(axis, first.rank() + 1)?)?
         } else {
-            concat(items, normalize_axis(axis, first.rank())?)?
+            crate::shape::concat_tensors(&items.iter().collect::<Vec<_>>(), axis)?
         };
         Ok(vec![Value::Tensor(t)])
     })
