@@ -47,6 +47,9 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
     for _ in 0..a.warmup {
         session.run(feeds.clone())?;
     }
+    if let Some(pool) = session.memory_pool() {
+        pool.reset_stats();
+    }
     let budget = Duration::from_secs_f64(a.seconds.max(0.0));
     let want = a.runs;
     let bar = indicatif::ProgressBar::new(want.map(|n| n as u64).unwrap_or((a.seconds * 10.0) as u64));
@@ -104,5 +107,25 @@ pub fn bench(a: &BenchArgs) -> Result<()> {
         pct(&sorted, 99.0)
     );
     println!("throughput: {:.1} runs/s", times.len() as f64 / wall);
+    print_pool(&session);
     Ok(())
+}
+
+/// The memory pool's figures since warm-up.
+pub fn print_pool(session: &ronn::Session) {
+    match session.memory_pool() {
+        Some(pool) => {
+            let s = pool.stats();
+            println!(
+                "memory pool: hit rate {:.1}% ({} hits, {} misses) after warm-up; holds {} buffers, {:.1} MB (peak {:.1} MB)",
+                s.hit_rate() * 100.0,
+                s.hits,
+                s.misses,
+                s.buffers,
+                s.bytes as f64 / 1e6,
+                s.peak_bytes as f64 / 1e6
+            );
+        }
+        None => println!("memory pool: off"),
+    }
 }

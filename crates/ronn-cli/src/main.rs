@@ -15,7 +15,7 @@ mod npy;
 mod run;
 
 use clap::{Args, Parser, Subcommand};
-use ronn::{Model, OptimizationLevel, ProviderType, SessionOptions};
+use ronn::{MemoryPoolOption, Model, OptimizationLevel, ProviderType, SessionOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,6 +51,9 @@ pub struct SessionArgs {
     /// Execution provider.
     #[arg(long, default_value = "cpu")]
     pub provider: String,
+    /// Allocate every buffer fresh instead of reusing them from the session's memory pool.
+    #[arg(long)]
+    pub no_memory_pool: bool,
 }
 
 fn parse_level(s: &str) -> Result<OptimizationLevel, String> {
@@ -70,6 +73,7 @@ impl SessionArgs {
             optimization_level: self.opt_level,
             provider: ProviderType::parse(&self.provider)?,
             num_threads: self.threads,
+            memory_pool: if self.no_memory_pool { MemoryPoolOption::Off } else { MemoryPoolOption::Own },
         })
     }
 }

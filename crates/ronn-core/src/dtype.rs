@@ -199,6 +199,9 @@ pub trait Element: Copy + Send + Sync + Default + PartialEq + PartialOrd + fmt::
     fn slice_mut(data: &mut TensorData) -> Option<&mut [Self]>;
     /// Wraps a vector as tensor data.
     fn into_data(v: Vec<Self>) -> TensorData;
+    /// The vector inside `data` when it holds this type in storage nobody else
+    /// shares (so the memory pool can reuse it); `data` back otherwise.
+    fn take_vec(data: TensorData) -> std::result::Result<Vec<Self>, TensorData>;
     /// Lossy conversion to f64 (bool: 0/1).
     fn to_f64(self) -> f64;
     /// Conversion from f64 with Rust `as` semantics (saturating; NaN to 0 for ints).
@@ -228,6 +231,12 @@ macro_rules! impl_element {
             }
             fn into_data(v: Vec<Self>) -> TensorData {
                 TensorData::$variant(v.into())
+            }
+            fn take_vec(data: TensorData) -> std::result::Result<Vec<Self>, TensorData> {
+                match data {
+                    TensorData::$variant(s) => s.take_vec().map_err(TensorData::$variant),
+                    other => Err(other),
+                }
             }
             #[inline(always)]
             fn to_f64(self) -> f64 {

@@ -94,6 +94,15 @@ impl<T: Clone> Storage<T> {
     pub fn is_borrowed(&self) -> bool {
         matches!(self, Storage::Borrowed(_))
     }
+
+    /// The vector, when this storage owns it alone (no copy); `self` otherwise.
+    pub fn take_vec(self) -> std::result::Result<Vec<T>, Self> {
+        match self {
+            Storage::Owned(v) => Ok(v),
+            Storage::Shared(a) => Arc::try_unwrap(a).map_err(Storage::Shared),
+            b @ Storage::Borrowed(_) => Err(b),
+        }
+    }
 }
 
 impl<T: Clone> Clone for Storage<T> {

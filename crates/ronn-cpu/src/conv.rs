@@ -313,7 +313,7 @@ fn run_float(
     };
     match dt {
         DType::Float32 => {
-            let mut y = vec![0f32; n];
+            let mut y = ronn_core::pool::zeroed::<f32>(n);
             let bias = match b {
                 Some(b) => Some(b.as_slice::<f32>()?),
                 None => None,
@@ -322,7 +322,7 @@ fn run_float(
             Tensor::from_vec(shape, y)
         }
         DType::Float64 => {
-            let mut y = vec![0f64; n];
+            let mut y = ronn_core::pool::zeroed::<f64>(n);
             let bias = match b {
                 Some(b) => Some(b.as_slice::<f64>()?),
                 None => None,
@@ -348,7 +348,7 @@ fn run_float(
                 Some(b) => Some(f32_data(b)?),
                 None => None,
             };
-            let mut y = vec![0f32; n];
+            let mut y = ronn_core::pool::zeroed::<f32>(n);
             f(g, &xv, wv, bv.as_deref(), &mut y, Activation::None)?;
             if dt == DType::Float16 {
                 Tensor::from_vec(shape, from_f32_vec::<f16>(&y))

@@ -161,13 +161,13 @@ pub fn binary<A, B, O, F>(a: &[A], sa: &[usize], b: &[B], sb: &[usize], f: F) ->
 where
     A: Sync,
     B: Sync,
-    O: Send + Clone + Default,
+    O: Element,
     F: Fn(&A, &B) -> O + Sync,
 {
     let plan = Plan::<2>::new([sa, sb])?;
     check_len(a.len(), sa, "A")?;
     check_len(b.len(), sb, "B")?;
-    let mut out = vec![O::default(); plan.len];
+    let mut out = ronn_core::pool::zeroed::<O>(plan.len);
     plan.fill(&mut out, |run, offs, st| {
         let n = run.len();
         match (st[0], st[1]) {
@@ -241,10 +241,10 @@ where
 pub fn unary<A, O, F>(a: &[A], f: F) -> Vec<O>
 where
     A: Sync,
-    O: Send + Clone + Default,
+    O: Element,
     F: Fn(&A) -> O + Sync,
 {
-    let mut out = vec![O::default(); a.len()];
+    let mut out = ronn_core::pool::zeroed::<O>(a.len());
     unary_into(a, &mut out, f);
     out
 }

@@ -126,8 +126,8 @@ impl MmPlan {
 // ---------------------------------------------------------------- compute
 
 /// Float product in T (f32/f64) following `p`.
-fn mm_float<T: Scalar>(p: &MmPlan, a: &[T], b: &[T]) -> Result<Vec<T>> {
-    let mut out = vec![T::ZERO; p.out_len()];
+fn mm_float<T: Scalar + Element>(p: &MmPlan, a: &[T], b: &[T]) -> Result<Vec<T>> {
+    let mut out = ronn_core::pool::zeroed::<T>(p.out_len());
     if out.is_empty() {
         return Ok(out);
     }
@@ -297,7 +297,7 @@ fn fill_c<T: Element>(y: &mut [f64], c: &Tensor, m: usize, n: usize, beta: f64) 
     Ok(())
 }
 
-fn c_broadcast_f<T: Scalar>(c: &[T], cs: &[usize], m: usize, n: usize, beta: T) -> Result<Vec<T>> {
+fn c_broadcast_f<T: Scalar + Element>(c: &[T], cs: &[usize], m: usize, n: usize, beta: T) -> Result<Vec<T>> {
     if cs.len() > 2 {
         return Err(Error::ShapeMismatch(format!("Gemm C must have rank <= 2, got {cs:?}")));
     }
@@ -309,7 +309,7 @@ fn c_broadcast_f<T: Scalar>(c: &[T], cs: &[usize], m: usize, n: usize, beta: T) 
     if !(cm == 1 || cm == m) || !(cn == 1 || cn == n) {
         return Err(Error::ShapeMismatch(format!("Gemm C of shape {cs:?} cannot broadcast to [{m}, {n}]")));
     }
-    let mut y = vec![T::ZERO; m * n];
+    let mut y = ronn_core::pool::zeroed::<T>(m * n);
     if n == 0 {
         return Ok(y);
     }
@@ -329,7 +329,7 @@ fn c_broadcast_f<T: Scalar>(c: &[T], cs: &[usize], m: usize, n: usize, beta: T) 
 
 /// `alpha * op(A) op(B) + beta * C` in T; `b` is given with its own transpose flag.
 #[allow(clippy::too_many_arguments)]
-fn gemm_float<T: Scalar>(
+fn gemm_float<T: Scalar + Element>(
     a: &[T],
     a_shape: &[usize],
     b: &[T],
@@ -343,7 +343,7 @@ fn gemm_float<T: Scalar>(
     let beta = T::from_f32(at.beta);
     let mut y = match c {
         Some((cv, cs)) if at.beta != 0.0 => c_broadcast_f(cv, cs, m, n, beta)?,
-        _ => vec![T::ZERO; m * n],
+        _ => ronn_core::pool::zeroed::<T>(m * n),
     };
     let has_c = c.is_some() && at.beta != 0.0;
     let am = Mat { data: a, ld: a_shape[1], trans: at.trans_a };

@@ -149,7 +149,7 @@ fn rows_norm<R: Real>(
     rms: bool,
 ) -> (Vec<R>, Vec<R>, Vec<R>) {
     let rows = x.len().checked_div(d).unwrap_or(0);
-    let mut y = vec![R::zero(); x.len()];
+    let mut y = ronn_core::pool::zeroed::<R>(x.len());
     let mut means = vec![R::zero(); rows];
     let mut invs = vec![R::zero(); rows];
     if d == 0 {
@@ -244,7 +244,7 @@ fn build_rownorm(ctx: &BuildCtx, rms: bool) -> Result<Box<dyn Kernel>> {
 /// x viewed as [n, g, blk]: normalizes each (n, g) block; then applies per-channel
 /// scale/bias where each group holds `blk / s` channels of `s` elements.
 fn group_norm<R: Real>(x: &[R], groups: usize, blk: usize, s: usize, scale: &[R], bias: &[R], eps: f64) -> Vec<R> {
-    let mut y = vec![R::zero(); x.len()];
+    let mut y = ronn_core::pool::zeroed::<R>(x.len());
     if blk == 0 || s == 0 {
         return y;
     }

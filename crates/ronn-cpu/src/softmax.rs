@@ -26,7 +26,7 @@ use std::borrow::Cow;
 pub(crate) const PAR_THRESHOLD: usize = 1 << 16;
 
 /// The float type a kernel computes in: f32 or f64.
-pub(crate) trait Real: Float + Send + Sync + Default + std::fmt::Debug + std::iter::Sum + 'static {
+pub(crate) trait Real: Float + ronn_core::Element + std::iter::Sum {
     /// exp, fast where possible (f32: vectorizable polynomial).
     fn fexp(self) -> Self;
     /// From an f64 (attribute values, accumulated statistics).
@@ -205,7 +205,7 @@ fn build(ctx: &BuildCtx, mode: Mode) -> Result<Box<dyn Kernel>> {
 }
 
 fn run_mode<R: Real>(x: &[R], outer: usize, n: usize, inner: usize, mode: Mode) -> Vec<R> {
-    let mut out = vec![R::zero(); x.len()];
+    let mut out = ronn_core::pool::zeroed::<R>(x.len());
     let block = n * inner;
     if block == 0 || x.is_empty() {
         return out;

@@ -9,5 +9,5 @@ mod plan;
 mod session;
 
 pub use model::{Model, TensorInfo};
-pub use options::{OptimizationLevel, ProviderType, SessionOptions};
+pub use options::{MemoryPoolOption, OptimizationLevel, ProviderType, SessionOptions};
 pub use session::{Outputs, Session};

@@ -1,6 +1,8 @@
-//! Session options: optimization level, provider, threads.
+//! Session options: optimization level, provider, threads, memory pool.
 
+use ronn_core::pool::{MemoryPool, PoolConfig};
 use ronn_core::{Error, Result};
+use std::sync::Arc;
 
 /// How hard the optimizer works on the graph before planning.
 pub type OptimizationLevel = ronn_optim::OptLevel;
@@ -47,6 +49,46 @@ impl ProviderType {
     }
 }
 
+/// Where a session's intermediate buffers come from.
+#[derive(Debug, Clone, Default)]
+pub enum MemoryPoolOption {
+    /// A pool of the session's own, with the default [`PoolConfig`].
+    #[default]
+    Own,
+    /// A pool of the session's own, with these limits.
+    OwnWith(PoolConfig),
+    /// A pool shared with other sessions (for example `ronn_core::global_pool().clone()`),
+    /// so that models run one after another reuse one set of buffers.
+    Shared(Arc<MemoryPool>),
+    /// No pool: every buffer is a fresh allocation.
+    Off,
+}
+
+impl PartialEq for MemoryPoolOption {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (MemoryPoolOption::Own, MemoryPoolOption::Own) | (MemoryPoolOption::Off, MemoryPoolOption::Off) => true,
+            (MemoryPoolOption::OwnWith(a), MemoryPoolOption::OwnWith(b)) => a == b,
+            (MemoryPoolOption::Shared(a), MemoryPoolOption::Shared(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for MemoryPoolOption {}
+
+impl MemoryPoolOption {
+    /// The pool a session made with this option uses.
+    pub(crate) fn make(&self) -> Option<Arc<MemoryPool>> {
+        match self {
+            MemoryPoolOption::Own => Some(Arc::new(MemoryPool::new(PoolConfig::default()))),
+            MemoryPoolOption::OwnWith(c) => Some(Arc::new(MemoryPool::new(*c))),
+            MemoryPoolOption::Shared(p) => Some(p.clone()),
+            MemoryPoolOption::Off => None,
+        }
+    }
+}
+
 /// Options for [`crate::Model::create_session`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionOptions {
@@ -56,11 +98,18 @@ pub struct SessionOptions {
     pub provider: ProviderType,
     /// Threads of the session's pool; 0 means one per core.
     pub num_threads: usize,
+    /// Where intermediate buffers come from (default: a pool of the session's own).
+    pub memory_pool: MemoryPoolOption,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { optimization_level: OptimizationLevel::O2, provider: ProviderType::Cpu, num_threads: 0 }
+        SessionOptions {
+            optimization_level: OptimizationLevel::O2,
+            provider: ProviderType::Cpu,
+            num_threads: 0,
+            memory_pool: MemoryPoolOption::Own,
+        }
     }
 }
 

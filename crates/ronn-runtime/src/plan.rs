@@ -160,7 +160,18 @@ impl Compiler<'_> {
 
 impl Plan {
     /// Runs the plan. `feeds` binds slots to values (inputs and outer names).
+    ///
+    /// Each intermediate goes back to the thread's current memory pool (if a
+    /// run entered one) after its last reader, when nothing else holds it.
     pub fn execute(&self, ctx: &RunContext, feeds: Vec<(usize, Value)>) -> Result<Vec<Value>> {
+        let memory = ronn_core::pool::current();
+        let recycle = |v: Option<Arc<Value>>| {
+            if let (Some(m), Some(v)) = (&memory, v) {
+                if let Ok(v) = Arc::try_unwrap(v) {
+                    m.put_value(v);
+                }
+            }
+        };
         let mut slots: Vec<Option<Arc<Value>>> = self.constants.clone();
         for (s, v) in feeds {
             slots[s] = Some(Arc::new(v));
@@ -193,7 +204,7 @@ impl Plan {
                 }
             }
             for s in &step.free_after {
-                slots[*s] = None;
+                recycle(slots[*s].take());
             }
         }
         let outs = self
@@ -204,7 +215,9 @@ impl Plan {
                 slots[*s].clone().ok_or_else(|| Error::Internal(format!("output '{name}' was not computed")))
             })
             .collect::<Result<Vec<_>>>()?;
-        drop(slots);
+        // Values nobody read (unused outputs) go back too; outputs and constants
+        // are still held elsewhere, so `recycle` leaves them alone.
+        slots.into_iter().for_each(recycle);
         // Unique outputs move out; shared ones (constants, repeated outputs) are cloned.
         Ok(outs.into_iter().map(|a| Arc::try_unwrap(a).unwrap_or_else(|a| (*a).clone())).collect())
     }

@@ -8,6 +8,7 @@
 use crate::model::{cpu_registry, Model, TensorInfo};
 use crate::options::{OptimizationLevel, SessionOptions};
 use crate::plan::{Compiler, CpuEvaluator, Plan};
+use ronn_core::pool::MemoryPool;
 use ronn_core::{Error, Result, Tensor, Value};
 use ronn_ir::{Dim, Graph, RunContext, ValueType};
 use std::collections::{HashMap, VecDeque};
@@ -31,6 +32,7 @@ pub struct Session {
     specialize: bool,
     cache: Mutex<ShapeCache>,
     pool: Arc<rayon::ThreadPool>,
+    memory: Option<Arc<MemoryPool>>,
     threads: usize,
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
@@ -105,6 +107,7 @@ impl Session {
             graph,
             cache: Mutex::new(ShapeCache::default()),
             pool: Arc::new(pool),
+            memory: options.memory_pool.make(),
             threads,
             inputs: model.inputs(),
             outputs: model.outputs(),
@@ -136,6 +139,12 @@ impl Session {
     /// Threads in the session's pool.
     pub fn num_threads(&self) -> usize {
         self.threads
+    }
+
+    /// The memory pool the session's runs take their buffers from (none when
+    /// [`crate::MemoryPoolOption::Off`]); its `stats()` describe real runs.
+    pub fn memory_pool(&self) -> Option<&Arc<MemoryPool>> {
+        self.memory.as_ref()
     }
 
     /// Runs the model on tensors given by input name.
@@ -200,7 +209,10 @@ impl Session {
                 Some((plan.input_slots[k], v))
             })
             .collect();
-        let values = self.pool.install(|| plan.execute(&RunContext::new(self.threads), slots))?;
+        let values = self.pool.install(|| {
+            let _scope = self.memory.as_ref().map(|m| m.enter());
+            plan.execute(&RunContext::new(self.threads), slots)
+        })?;
         Ok(Outputs { values: plan.output_names.iter().cloned().zip(values).collect() })
     }
 

@@ -28,9 +28,12 @@
 //! ```
 #![warn(missing_docs)]
 
+pub use ronn_core::pool::{global_pool, MemoryPool, PoolConfig, PoolStats};
 pub use ronn_core::{bf16, f16, DType, Element, Error, ErrorCode, Result, Tensor, TensorData, Value};
 pub use ronn_ir::{Dim, ValueType};
-pub use ronn_runtime::{Model, OptimizationLevel, Outputs, ProviderType, Session, SessionOptions, TensorInfo};
+pub use ronn_runtime::{
+    MemoryPoolOption, Model, OptimizationLevel, Outputs, ProviderType, Session, SessionOptions, TensorInfo,
+};
 
 /// Reading and writing values as serialized ONNX protos (the backend-test `.pb` layout).
 pub mod proto {
