@@ -7,6 +7,7 @@
 pub mod dtype;
 pub mod error;
 pub mod shape;
+pub mod simd;
 pub mod tensor;
 pub mod value;
 
