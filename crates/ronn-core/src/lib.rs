@@ -2,12 +2,16 @@
 //! [`Value`] that flows between operators (tensor, sequence or optional), and the
 //! one [`Error`] type whose [`ErrorCode`]s every SDK maps to its own idiom.
 //!
+//! [`simd`] detects the CPU's SIMD features once and dispatches a few f32 slice
+//! primitives (dot, add, ReLU) to the widest path at run time.
+//!
 //! Nothing here knows about graphs, ONNX files or kernels.
 
 pub mod dtype;
 pub mod error;
 pub mod pool;
 pub mod shape;
+pub mod simd;
 pub mod tensor;
 pub mod value;
 

@@ -14,7 +14,7 @@
 //! f32 Sigmoid/Tanh/Gelu/Swish/... use the vectorizable approximations in
 //! [`crate::math`]; f16/bf16 compute in f32.
 
-use crate::elementwise::{binary, unary};
+use crate::elementwise::{binary, simd_unary_into, unary};
 use crate::helpers::{input, kernel, opt_input, output};
 use crate::math::{erf_f32, erf_f64, exp_f32, map_float, sigmoid_f32, tanh_f32};
 use ronn_core::{bail, DType, Element, Error, Result, Tensor};
@@ -24,8 +24,17 @@ fn make_relu(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
     kernel(|_, inputs| {
         let t = input(inputs, 0)?;
         let dt = t.dtype();
+        if dt == DType::Float32 {
+            // Runtime-dispatched SIMD (ronn_core::simd); NaN propagates, -0 stays -0.
+            let x = t.as_slice::<f32>()?;
+            let mut y = vec![0f32; x.len()];
+            simd_unary_into(x, &mut y, ronn_core::simd::relu_f32)?;
+            return output(Tensor::from_vec(t.shape().to_vec(), y)?);
+        }
         if dt.is_float() {
-            return output(map_float(t, |x: f32| x.max(0.0), |x: f64| x.max(0.0))?);
+            // Same semantics as the f32 path: max(x, 0) with NaN propagation.
+            let relu32 = |x: f32| if x < 0.0 { 0.0 } else { x };
+            return output(map_float(t, relu32, |x: f64| if x < 0.0 { 0.0 } else { x })?);
         }
         ronn_core::dispatch_int!(dt, T => {
             let z = T::default();
@@ -435,6 +444,28 @@ mod tests {
         assert_eq!(y[0].as_slice::<i8>().unwrap(), &[0, 0, 9]);
         let y = run_node(&n, vec![x(), Tensor::scalar(0i32), Tensor::scalar(1i32)]);
         assert!(y.is_err());
+    }
+
+    #[test]
+    fn relu_f32_simd_nan_signed_zero_and_parallel() {
+        // Large enough for the parallel chunking, odd so every SIMD tail runs.
+        let n = (1 << 17) + 13;
+        let special = [f32::NAN, -0.0, 0.0, -1.5, 2.5, f32::NEG_INFINITY];
+        let v: Vec<f32> = (0..n).map(|i| special[i % special.len()]).collect();
+        let y = run(&op("Relu"), vec![Tensor::from_vec(vec![n], v.clone()).unwrap()]);
+        for (i, (&a, &b)) in v.iter().zip(&y).enumerate() {
+            let want = if a < 0.0 { 0.0f32 } else { a };
+            assert_eq!(b.to_bits(), want.to_bits(), "element {i}: relu({a})");
+        }
+        assert!(y[0].is_nan() && y[1].to_bits() == (-0.0f32).to_bits());
+        // f64 and f16 agree with the f32 path on NaN.
+        let y = run_node(&op("Relu"), vec![Tensor::from_vec(vec![2], vec![f64::NAN, -1.0]).unwrap()]).unwrap();
+        let y = y[0].as_slice::<f64>().unwrap();
+        assert!(y[0].is_nan() && y[1] == 0.0);
+        let h = Tensor::from_vec(vec![2], vec![half::f16::NAN, half::f16::from_f32(-1.0)]).unwrap();
+        let y = run_node(&op("Relu"), vec![h]).unwrap();
+        let y = y[0].as_slice::<half::f16>().unwrap();
+        assert!(y[0].is_nan() && y[1].to_f32() == 0.0);
     }
 
     #[test]

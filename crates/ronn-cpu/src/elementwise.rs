@@ -271,6 +271,37 @@ where
     }
 }
 
+/// `f` over matching chunks of `a`, `b` and `out` (equal lengths), in parallel when
+/// large: the frame for `ronn_core::simd`'s slice primitives.
+pub fn simd_binary_into<F>(a: &[f32], b: &[f32], out: &mut [f32], f: F) -> Result<()>
+where
+    F: Fn(&[f32], &[f32], &mut [f32]) -> Result<()> + Sync,
+{
+    let n = out.len();
+    if n > PAR_THRESHOLD && a.len() == n && b.len() == n {
+        let chunk = (n / (rayon::current_num_threads() * 4)).max(8192);
+        out.par_chunks_mut(chunk)
+            .zip(a.par_chunks(chunk).zip(b.par_chunks(chunk)))
+            .try_for_each(|(o, (x, y))| f(x, y, o))
+    } else {
+        f(a, b, out)
+    }
+}
+
+/// `f` over matching chunks of `a` and `out` (equal lengths), in parallel when large.
+pub fn simd_unary_into<F>(a: &[f32], out: &mut [f32], f: F) -> Result<()>
+where
+    F: Fn(&[f32], &mut [f32]) -> Result<()> + Sync,
+{
+    let n = out.len();
+    if n > PAR_THRESHOLD && a.len() == n {
+        let chunk = (n / (rayon::current_num_threads() * 4)).max(8192);
+        out.par_chunks_mut(chunk).zip(a.par_chunks(chunk)).try_for_each(|(o, x)| f(x, o))
+    } else {
+        f(a, out)
+    }
+}
+
 fn check_len(n: usize, shape: &[usize], what: &str) -> Result<()> {
     if shape.iter().product::<usize>() != n {
         bail!(ShapeMismatch, "{what}: shape {shape:?} does not match {n} elements");
@@ -547,6 +578,15 @@ pub fn apply_binop(op: BinOp, a: &Tensor, sa: &[usize], b: &Tensor, sb: &[usize]
             Tensor::from_vec(s, v)
         }, _ => Err(Error::TypeMismatch(format!("{op:?} needs an integer type, got {dt}"))));
     }
+    if dt == DType::Float32 && op == BinOp::Add && sa == sb {
+        // Same shapes: no broadcasting, so the runtime-dispatched SIMD add.
+        let (x, y) = (a.as_slice::<f32>()?, b.as_slice::<f32>()?);
+        check_len(x.len(), sa, "A")?;
+        check_len(y.len(), sb, "B")?;
+        let mut out = vec![0f32; x.len()];
+        simd_binary_into(x, y, &mut out, ronn_core::simd::add_f32)?;
+        return Tensor::from_vec(sa.to_vec(), out);
+    }
     dispatch_arith!(dt, T => {
         let (s, v) = arith_t::<T>(op, a.as_slice::<T>()?, sa, b.as_slice::<T>()?, sb)?;
         Tensor::from_vec(s, v)
@@ -794,6 +834,28 @@ mod tests {
 
     fn run1(node: &Node, ins: Vec<Tensor>) -> Result<Tensor> {
         Ok(run_node(node, ins)?.remove(0))
+    }
+
+    #[test]
+    fn add_f32_same_shape_simd_fast_path() {
+        for n in [0usize, 1, 17, 1023, (1 << 17) + 5] {
+            let a: Vec<f32> = (0..n).map(|i| (i % 97) as f32 * 0.25 - 3.0).collect();
+            let b: Vec<f32> = (0..n).map(|i| (i % 13) as f32 * -0.5 + 1.0).collect();
+            let shape = [n % 2 + 1, n];
+            let (a2, b2): (Vec<f32>, Vec<f32>) = (a.repeat(shape[0]), b.repeat(shape[0]));
+            let y =
+                run1(&Node::new("Add", &["a", "b"], &["y"], 14), vec![t(&shape, a2.clone()), t(&shape, b2.clone())])
+                    .unwrap();
+            assert_eq!(y.shape(), &shape);
+            let want: Vec<f32> = a2.iter().zip(&b2).map(|(x, y)| x + y).collect();
+            assert_eq!(y.as_slice::<f32>().unwrap(), &want[..], "n={n}");
+        }
+        // Same element count, different shapes: broadcasting rules still apply.
+        let r = run1(
+            &Node::new("Add", &["a", "b"], &["y"], 14),
+            vec![t(&[2, 3], vec![0f32; 6]), t(&[3, 2], vec![0f32; 6])],
+        );
+        assert!(r.is_err());
     }
 
     #[test]

@@ -391,7 +391,8 @@ fn run_range(img: usize, col: usize, k: usize, stride: usize, dil: usize, pad: u
 fn depthwise_dispatch<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        let f = ronn_core::simd::SimdFeatures::get();
+        if f.avx2 && f.fma {
             // SAFETY: the only requirement of a `target_feature` function is that the
             // CPU supports the features, which was checked just above.
             unsafe { depthwise_plane_avx2(lat, xp, wk, yp) };
