@@ -583,7 +583,7 @@ pub fn apply_binop(op: BinOp, a: &Tensor, sa: &[usize], b: &Tensor, sb: &[usize]
         let (x, y) = (a.as_slice::<f32>()?, b.as_slice::<f32>()?);
         check_len(x.len(), sa, "A")?;
         check_len(y.len(), sb, "B")?;
-        let mut out = vec![0f32; x.len()];
+        let mut out = ronn_core::pool::zeroed::<f32>(x.len());
         simd_binary_into(x, y, &mut out, ronn_core::simd::add_f32)?;
         return Tensor::from_vec(sa.to_vec(), out);
     }
