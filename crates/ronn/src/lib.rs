@@ -30,7 +30,12 @@
 
 pub use ronn_core::{bf16, f16, DType, Element, Error, ErrorCode, Result, Tensor, TensorData, Value};
 pub use ronn_ir::{Dim, ValueType};
-pub use ronn_runtime::{Model, OptimizationLevel, Outputs, ProviderType, Session, SessionOptions, TensorInfo};
+#[cfg(feature = "async")]
+pub use ronn_runtime::{AsyncSession, RunFuture};
+pub use ronn_runtime::{
+    BatchConfig, BatchProcessor, BatchStats, BatchStrategy, BatchTicket, CloseMode, Model, OptimizationLevel, Outputs,
+    ProviderType, Session, SessionOptions, TensorInfo,
+};
 
 /// Reading and writing values as serialized ONNX protos (the backend-test `.pb` layout).
 pub mod proto {
