@@ -378,6 +378,12 @@ impl BatchTicket {
     }
 }
 
+impl std::fmt::Debug for BatchTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchTicket").field("ready", &self.is_ready()).finish()
+    }
+}
+
 impl Future for BatchTicket {
     type Output = Result<Outputs>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

@@ -206,15 +206,17 @@ impl Worker {
         Some(batch)
     }
 
-    /// Runs one batch and answers its requests; a failed batch of several is
-    /// retried one request at a time so each gets its own outcome.
+    /// Runs one batch and answers its requests. A run that fails with several
+    /// requests in the batch is retried one request at a time, so one bad request
+    /// (or a panic) does not decide the others' outcome; an output that is not
+    /// batch-major fails every request of the batch with an error naming it.
     fn run_batch(&self, mut reqs: Vec<Request>) {
         let started = Instant::now();
         let feeds: Vec<Vec<Value>> = reqs.iter_mut().map(|r| std::mem::take(&mut r.feeds)).collect();
         let sizes: Vec<usize> = reqs.iter().map(|r| r.rows).collect();
         let waits: Vec<Duration> = reqs.iter().map(|r| started.saturating_duration_since(r.enqueued)).collect();
         let guarded = |f: &[Vec<Value>], s: &[usize]| {
-            catch_unwind(AssertUnwindSafe(|| self.batched(f, s))).unwrap_or_else(|p| Err(panic_error(p)))
+            catch_unwind(AssertUnwindSafe(|| self.batched(f, s))).unwrap_or_else(|p| Err(Failure::Run(panic_error(p))))
         };
         match guarded(&feeds, &sizes) {
             Ok(outs) => {
@@ -222,17 +224,24 @@ impl Worker {
                     r.answer(Ok(o));
                 }
             }
-            Err(e) if reqs.len() == 1 => {
+            Err(Failure::Output(msg)) => {
+                for r in reqs {
+                    r.answer(Err(Error::ShapeMismatch(msg.clone())));
+                }
+            }
+            Err(Failure::Run(e)) if reqs.len() == 1 => {
                 if let Some(r) = reqs.pop() {
                     r.answer(Err(e));
                 }
             }
-            Err(_) => {
+            Err(Failure::Run(_)) => {
                 for ((r, f), s) in reqs.into_iter().zip(&feeds).zip(&sizes) {
-                    let one = guarded(std::slice::from_ref(f), std::slice::from_ref(s));
-                    r.answer(one.and_then(|mut v| {
-                        v.pop().ok_or_else(|| Error::Internal("a batch of one gave no outputs".into()))
-                    }));
+                    let one = match guarded(std::slice::from_ref(f), std::slice::from_ref(s)) {
+                        Ok(mut v) => v.pop().ok_or_else(|| Error::Internal("a batch of one gave no outputs".into())),
+                        Err(Failure::Run(e)) => Err(e),
+                        Err(Failure::Output(msg)) => Err(Error::ShapeMismatch(msg)),
+                    };
+                    r.answer(one);
                 }
             }
         }
@@ -240,39 +249,37 @@ impl Worker {
     }
 
     /// Stacks the requests' inputs, runs them once and splits every output.
-    fn batched(&self, feeds: &[Vec<Value>], sizes: &[usize]) -> Result<Vec<Outputs>> {
+    fn batched(&self, feeds: &[Vec<Value>], sizes: &[usize]) -> Result<Vec<Outputs>, Failure> {
         let session = &self.shared.session;
         let names = session.inputs().iter().map(|i| i.name.as_str());
         if feeds.len() == 1 {
             // A batch of one is exactly a plain run.
-            return Ok(vec![session.run(names.zip(feeds[0].iter().cloned()))?]);
+            return Ok(vec![session.run(names.zip(feeds[0].iter().cloned())).map_err(Failure::Run)?]);
         }
         let mut stacked = Vec::with_capacity(session.inputs().len());
         for j in 0..session.inputs().len() {
-            let parts = feeds.iter().map(|f| f[j].as_tensor()).collect::<Result<Vec<&Tensor>>>()?;
-            stacked.push(Tensor::stack(&parts)?);
+            let parts =
+                feeds.iter().map(|f| f[j].as_tensor()).collect::<Result<Vec<&Tensor>>>().map_err(Failure::Run)?;
+            stacked.push(Tensor::stack(&parts).map_err(Failure::Run)?);
         }
         let total: usize = sizes.iter().sum();
-        let out = session.run(names.zip(stacked))?;
+        let out = session.run(names.zip(stacked)).map_err(Failure::Run)?;
         let mut per_request: Vec<Vec<(String, Value)>> = vec![Vec::with_capacity(out.len()); feeds.len()];
         for (name, v) in out {
             let t = match v {
-                Value::Tensor(t) => t,
+                Value::Tensor(t) if t.shape().first() == Some(&total) => t,
                 other => {
-                    return Err(Error::InvalidModel(format!(
-                        "output '{name}' is a {}: only tensor outputs can be split per request",
-                        other.kind()
-                    )))
+                    let got = match &other {
+                        Value::Tensor(t) => format!("shape {:?}", t.shape()),
+                        v => format!("a {}", v.kind()),
+                    };
+                    return Err(Failure::Output(format!(
+                        "output '{name}' is {got}, not a tensor whose first dim is the batch of {total} rows: \
+                         this model's outputs are not batch-major, so it cannot be batched"
+                    )));
                 }
             };
-            if t.shape().first() != Some(&total) {
-                return Err(Error::ShapeMismatch(format!(
-                    "output '{name}' has shape {:?}, whose first dim is not the batch of {total} rows: \
-                     this model's outputs are not batch-major, so it cannot be batched",
-                    t.shape()
-                )));
-            }
-            for (k, part) in t.split(sizes)?.into_iter().enumerate() {
+            for (k, part) in t.split(sizes).map_err(Failure::Run)?.into_iter().enumerate() {
                 per_request[k].push((name.clone(), Value::Tensor(part)));
             }
         }
@@ -303,6 +310,14 @@ impl Worker {
         self.shared.pending.fetch_sub(n as usize, Ordering::AcqRel);
         self.shared.stats.cancelled(n);
     }
+}
+
+/// Why a batch failed.
+enum Failure {
+    /// Stacking or running failed: worth retrying the requests one by one.
+    Run(Error),
+    /// An output is not batch-major: every request of the batch gets this message.
+    Output(String),
 }
 
 enum Received {
