@@ -104,11 +104,11 @@ impl Worker {
             }
             // Closed with drain: everything left runs, partial batches included.
             let force = flush || !open;
-            while let Some(batch) = self.next_batch(Instant::now(), force) {
+            // The mode is read again before every batch: a cancel must win over
+            // the end of the queue it caused.
+            while self.shared.mode.load(Ordering::Acquire) != CANCEL {
+                let Some(batch) = self.next_batch(Instant::now(), force) else { break };
                 self.run_batch(batch);
-                if self.shared.mode.load(Ordering::Acquire) == CANCEL {
-                    break;
-                }
             }
             flush = false;
             if !open && self.groups.is_empty() {
@@ -218,34 +218,30 @@ impl Worker {
         let guarded = |f: &[Vec<Value>], s: &[usize]| {
             catch_unwind(AssertUnwindSafe(|| self.batched(f, s))).unwrap_or_else(|p| Err(Failure::Run(panic_error(p))))
         };
-        match guarded(&feeds, &sizes) {
-            Ok(outs) => {
-                for (r, o) in reqs.into_iter().zip(outs) {
-                    r.answer(Ok(o));
-                }
-            }
-            Err(Failure::Output(msg)) => {
-                for r in reqs {
-                    r.answer(Err(Error::ShapeMismatch(msg.clone())));
-                }
-            }
-            Err(Failure::Run(e)) if reqs.len() == 1 => {
-                if let Some(r) = reqs.pop() {
-                    r.answer(Err(e));
-                }
-            }
-            Err(Failure::Run(_)) => {
-                for ((r, f), s) in reqs.into_iter().zip(&feeds).zip(&sizes) {
-                    let one = match guarded(std::slice::from_ref(f), std::slice::from_ref(s)) {
-                        Ok(mut v) => v.pop().ok_or_else(|| Error::Internal("a batch of one gave no outputs".into())),
-                        Err(Failure::Run(e)) => Err(e),
-                        Err(Failure::Output(msg)) => Err(Error::ShapeMismatch(msg)),
-                    };
-                    r.answer(one);
-                }
+        let n = reqs.len();
+        let answers: Vec<Result<Outputs>> = match guarded(&feeds, &sizes) {
+            Ok(outs) => outs.into_iter().map(Ok).collect(),
+            Err(Failure::Output(msg)) => (0..n).map(|_| Err(Error::ShapeMismatch(msg.clone()))).collect(),
+            Err(Failure::Run(e)) if n == 1 => vec![Err(e)],
+            Err(Failure::Run(_)) => feeds
+                .iter()
+                .zip(&sizes)
+                .map(|(f, s)| match guarded(std::slice::from_ref(f), std::slice::from_ref(s)) {
+                    Ok(mut v) => v.pop().ok_or_else(|| Error::Internal("a batch of one gave no outputs".into())),
+                    Err(Failure::Run(e)) => Err(e),
+                    Err(Failure::Output(msg)) => Err(Error::ShapeMismatch(msg)),
+                })
+                .collect(),
+        };
+        // Counted before answering, so a caller that saw its answer sees the batch in `stats`.
+        self.shared.stats.batch(waits.into_iter(), started.elapsed());
+        let mut answers = answers.into_iter();
+        for r in reqs {
+            // A missing answer (a bug) still answers: the request's Drop says Cancelled.
+            if let Some(a) = answers.next() {
+                r.answer(a);
             }
         }
-        self.shared.stats.batch(waits.into_iter(), started.elapsed());
     }
 
     /// Stacks the requests' inputs, runs them once and splits every output.
