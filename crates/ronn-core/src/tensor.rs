@@ -161,6 +161,28 @@ macro_rules! for_each_data {
     };
 }
 
+/// Like `for_each_data!`, rewrapping the body's `Vec` in the same variant.
+macro_rules! for_each_data_map {
+    ($data:expr, $s:ident => $body:expr) => {
+        match $data {
+            TensorData::F32($s) => TensorData::F32($body.into()),
+            TensorData::F64($s) => TensorData::F64($body.into()),
+            TensorData::F16($s) => TensorData::F16($body.into()),
+            TensorData::BF16($s) => TensorData::BF16($body.into()),
+            TensorData::I8($s) => TensorData::I8($body.into()),
+            TensorData::I16($s) => TensorData::I16($body.into()),
+            TensorData::I32($s) => TensorData::I32($body.into()),
+            TensorData::I64($s) => TensorData::I64($body.into()),
+            TensorData::U8($s) => TensorData::U8($body.into()),
+            TensorData::U16($s) => TensorData::U16($body.into()),
+            TensorData::U32($s) => TensorData::U32($body.into()),
+            TensorData::U64($s) => TensorData::U64($body.into()),
+            TensorData::Bool($s) => TensorData::Bool($body.into()),
+            TensorData::Str($s) => TensorData::Str($body.into()),
+        }
+    };
+}
+
 impl TensorData {
     /// The element type.
     pub fn dtype(&self) -> DType {
@@ -416,6 +438,93 @@ impl Tensor {
     }
 }
 
+impl Tensor {
+    /// Concatenates `parts` along axis 0: what batching does to requests' inputs.
+    ///
+    /// All parts need the same dtype and the same dims after the first (rank ≥ 1).
+    pub fn stack(parts: &[&Tensor]) -> Result<Tensor> {
+        let first = parts.first().ok_or_else(|| Error::InvalidArgument("stack needs at least one tensor".into()))?;
+        if first.rank() == 0 {
+            return Err(Error::ShapeMismatch("cannot stack rank-0 tensors along axis 0".into()));
+        }
+        let dtype = first.dtype();
+        let tail = &first.shape[1..];
+        let mut rows = 0usize;
+        for (k, p) in parts.iter().enumerate() {
+            if p.dtype() != dtype {
+                return Err(Error::TypeMismatch(format!("stack: part {k} is {}, part 0 is {dtype}", p.dtype())));
+            }
+            if p.rank() != first.rank() || &p.shape[1..] != tail {
+                return Err(Error::ShapeMismatch(format!(
+                    "stack: part {k} has shape {:?}, which differs from part 0's {:?} after the first dim",
+                    p.shape, first.shape
+                )));
+            }
+            rows = rows
+                .checked_add(p.shape[0])
+                .ok_or_else(|| Error::OutOfMemory("stack: the total first dim overflows".into()))?;
+        }
+        let mut shape = first.shape.clone();
+        shape[0] = rows;
+        let n = checked_numel(&shape)?;
+        macro_rules! cat {
+            ($variant:ident) => {{
+                let mut out = Vec::with_capacity(n);
+                for p in parts {
+                    if let TensorData::$variant(s) = &p.data {
+                        out.extend_from_slice(s.as_slice());
+                    }
+                }
+                TensorData::$variant(out.into())
+            }};
+        }
+        let data = match &first.data {
+            TensorData::F32(_) => cat!(F32),
+            TensorData::F64(_) => cat!(F64),
+            TensorData::F16(_) => cat!(F16),
+            TensorData::BF16(_) => cat!(BF16),
+            TensorData::I8(_) => cat!(I8),
+            TensorData::I16(_) => cat!(I16),
+            TensorData::I32(_) => cat!(I32),
+            TensorData::I64(_) => cat!(I64),
+            TensorData::U8(_) => cat!(U8),
+            TensorData::U16(_) => cat!(U16),
+            TensorData::U32(_) => cat!(U32),
+            TensorData::U64(_) => cat!(U64),
+            TensorData::Bool(_) => cat!(Bool),
+            TensorData::Str(_) => cat!(Str),
+        };
+        Tensor::new(shape, data)
+    }
+
+    /// Splits along axis 0 into parts of `sizes` rows (they must sum to dim 0):
+    /// the inverse of [`Tensor::stack`], handing each request its own rows.
+    pub fn split(&self, sizes: &[usize]) -> Result<Vec<Tensor>> {
+        if self.rank() == 0 {
+            return Err(Error::ShapeMismatch("cannot split a rank-0 tensor along axis 0".into()));
+        }
+        let total = sizes.iter().try_fold(0usize, |a, &s| a.checked_add(s));
+        if total != Some(self.shape[0]) {
+            return Err(Error::ShapeMismatch(format!(
+                "split: sizes {sizes:?} do not sum to the first dim of shape {:?}",
+                self.shape
+            )));
+        }
+        let row: usize = self.shape[1..].iter().product();
+        let mut out = Vec::with_capacity(sizes.len());
+        let mut start = 0;
+        for &s in sizes {
+            let mut shape = self.shape.clone();
+            shape[0] = s;
+            let range = start * row..(start + s) * row;
+            start += s;
+            let data = for_each_data_map!(&self.data, v => v.as_slice()[range.clone()].to_vec());
+            out.push(Tensor::new(shape, data)?);
+        }
+        Ok(out)
+    }
+}
+
 /// Product of dims, refusing overflow.
 fn checked_numel(shape: &[usize]) -> Result<usize> {
     shape
@@ -508,5 +617,39 @@ mod tests {
     fn overflowing_shape_is_refused() {
         let e = Tensor::zeros(DType::Float32, vec![usize::MAX, 2]).unwrap_err();
         assert_eq!(e.code(), crate::ErrorCode::OutOfMemory);
+    }
+
+    #[test]
+    fn stack_and_split_round_trip() {
+        let a = Tensor::from_vec(vec![1, 3], vec![1f32, 2., 3.]).unwrap();
+        let b = Tensor::from_vec(vec![2, 3], vec![4f32, 5., 6., 7., 8., 9.]).unwrap();
+        let s = Tensor::stack(&[&a, &b]).unwrap();
+        assert_eq!(s.shape(), &[3, 3]);
+        assert_eq!(s.as_slice::<f32>().unwrap(), &[1., 2., 3., 4., 5., 6., 7., 8., 9.]);
+        let parts = s.split(&[1, 2]).unwrap();
+        assert_eq!(parts, vec![a, b]);
+        let empty = s.split(&[0, 3]).unwrap();
+        assert_eq!(empty[0].shape(), &[0, 3]);
+    }
+
+    #[test]
+    fn stack_supports_strings() {
+        let a = Tensor::from_strings(vec![1], vec!["a".into()]).unwrap();
+        let b = Tensor::from_strings(vec![2], vec!["b".into(), "c".into()]).unwrap();
+        let s = Tensor::stack(&[&a, &b]).unwrap();
+        assert_eq!(s.as_strings().unwrap(), &["a", "b", "c"]);
+        assert_eq!(s.split(&[2, 1]).unwrap()[1].as_strings().unwrap(), &["c"]);
+    }
+
+    #[test]
+    fn stack_and_split_refuse_mismatches() {
+        let a = Tensor::from_vec(vec![1, 3], vec![0f32; 3]).unwrap();
+        let b = Tensor::from_vec(vec![1, 2], vec![0f32; 2]).unwrap();
+        let c = Tensor::from_vec(vec![1, 3], vec![0i64; 3]).unwrap();
+        assert_eq!(Tensor::stack(&[&a, &b]).unwrap_err().code(), crate::ErrorCode::ShapeMismatch);
+        assert_eq!(Tensor::stack(&[&a, &c]).unwrap_err().code(), crate::ErrorCode::TypeMismatch);
+        assert_eq!(Tensor::stack(&[]).unwrap_err().code(), crate::ErrorCode::InvalidArgument);
+        assert_eq!(Tensor::scalar(1f32).split(&[1]).unwrap_err().code(), crate::ErrorCode::ShapeMismatch);
+        assert_eq!(a.split(&[2]).unwrap_err().code(), crate::ErrorCode::ShapeMismatch);
     }
 }

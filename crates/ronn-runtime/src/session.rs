@@ -11,7 +11,9 @@ use crate::plan::{Compiler, CpuEvaluator, Plan};
 use ronn_core::pool::MemoryPool;
 use ronn_core::{Error, Result, Tensor, Value};
 use ronn_ir::{Dim, Graph, RunContext, ValueType};
+use std::any::Any;
 use std::collections::{HashMap, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 /// How many input-shape-specialized plans a session keeps.
@@ -40,6 +42,22 @@ pub struct Session {
     options: SessionOptions,
 }
 
+/// A validated run: the plan to execute and its input slots filled.
+struct Prepared {
+    plan: Arc<Plan>,
+    slots: Vec<(usize, Value)>,
+}
+
+/// The message of a caught panic, as [`Error::Panic`].
+pub(crate) fn panic_error(p: Box<dyn Any + Send>) -> Error {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-string payload".to_string());
+    Error::Panic(msg)
+}
+
 /// A run's outputs, in graph-output order, addressable by name.
 #[derive(Debug, Clone)]
 pub struct Outputs {
@@ -47,6 +65,11 @@ pub struct Outputs {
 }
 
 impl Outputs {
+    /// Outputs from (name, value) pairs (batching builds each request's share this way).
+    pub fn from_values(values: Vec<(String, Value)>) -> Outputs {
+        Outputs { values }
+    }
+
     /// The value named `name`.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
@@ -163,6 +186,35 @@ impl Session {
         K: AsRef<str>,
         V: Into<Value>,
     {
+        let prepared = self.prepare(inputs)?;
+        self.pool.install(|| self.execute(prepared))
+    }
+
+    /// Runs on the session's own threads and calls `done` with the result there:
+    /// the caller never blocks (what async runs and the C ABI's completion
+    /// callbacks build on). `done` is called exactly once, on a `ronn-worker-*`
+    /// thread, also for invalid inputs and for a panic in a kernel (as
+    /// [`Error::Panic`]); a panic in `done` itself is swallowed so the pool lives on.
+    pub fn run_with_callback<F>(self: &Arc<Self>, inputs: Vec<(String, Value)>, done: F)
+    where
+        F: FnOnce(Result<Outputs>) + Send + 'static,
+    {
+        let session = self.clone();
+        self.pool.spawn(move || {
+            // Validation and plan specialization happen here too, off the caller's thread.
+            let r = catch_unwind(AssertUnwindSafe(|| session.prepare(inputs)))
+                .unwrap_or_else(|p| Err(panic_error(p)))
+                .and_then(|prepared| session.execute(prepared));
+            let _ = catch_unwind(AssertUnwindSafe(move || done(r)));
+        });
+    }
+
+    /// Validates the feeds, orders them by the model's inputs and picks the plan.
+    fn prepare<K, V>(&self, inputs: impl IntoIterator<Item = (K, V)>) -> Result<Prepared>
+    where
+        K: AsRef<str>,
+        V: Into<Value>,
+    {
         // Validate and order the feeds by the model's input order.
         let mut fed: Vec<Option<Value>> = vec![None; self.inputs.len()];
         let mut bindings: HashMap<String, usize> = HashMap::new();
@@ -209,10 +261,18 @@ impl Session {
                 Some((plan.input_slots[k], v))
             })
             .collect();
-        let values = self.pool.install(|| {
-            let _scope = self.memory.as_ref().map(|m| m.enter());
-            plan.execute(&RunContext::new(self.threads), slots)
-        })?;
+        Ok(Prepared { plan, slots })
+    }
+
+    /// Executes a prepared run on the calling thread (inside the pool); a panic
+    /// in a kernel becomes [`Error::Panic`] instead of unwinding into the caller.
+    fn execute(&self, p: Prepared) -> Result<Outputs> {
+        let Prepared { plan, slots } = p;
+        let ctx = RunContext::new(self.threads);
+        // Kernels of this run take their buffers from the session's pool.
+        let _scope = self.memory.as_ref().map(|m| m.enter());
+        let values =
+            catch_unwind(AssertUnwindSafe(|| plan.execute(&ctx, slots))).unwrap_or_else(|p| Err(panic_error(p)))?;
         Ok(Outputs { values: plan.output_names.iter().cloned().zip(values).collect() })
     }
 

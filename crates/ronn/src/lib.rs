@@ -31,8 +31,11 @@
 pub use ronn_core::pool::{global_pool, MemoryPool, PoolConfig, PoolStats};
 pub use ronn_core::{bf16, f16, DType, Element, Error, ErrorCode, Result, Tensor, TensorData, Value};
 pub use ronn_ir::{Dim, ValueType};
+#[cfg(feature = "async")]
+pub use ronn_runtime::{AsyncSession, RunFuture};
 pub use ronn_runtime::{
-    MemoryPoolOption, Model, OptimizationLevel, Outputs, ProviderType, Session, SessionOptions, TensorInfo,
+    BatchConfig, BatchProcessor, BatchStats, BatchStrategy, BatchTicket, CloseMode, MemoryPoolOption, Model,
+    OptimizationLevel, Outputs, ProviderType, Session, SessionOptions, TensorInfo,
 };
 
 /// Reading and writing values as serialized ONNX protos (the backend-test `.pb` layout).
