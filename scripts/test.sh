@@ -35,9 +35,10 @@ step "parity with ONNX Runtime"
 $PY tests/parity/parity.py tests/models --cli target/release/ronn
 $PY tests/parity/parity.py --light --cli target/release/ronn
 
-step "README main command and the Rust example"
+step "README main command and the Rust examples"
 target/release/ronn run
 cargo run --release --quiet -p ronn --example quickstart -- crates/ronn-cli/assets/digits.onnx
+cargo run --release --quiet -p ronn --example serving -- crates/ronn-cli/assets/digits.onnx
 
 echo
 echo "steps: 7 passed, 0 failed"
