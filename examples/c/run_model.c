@@ -2,7 +2,7 @@
  *   run_model [MODEL.onnx [INPUT.npy [OUTPUT.bin]]]
  * Defaults to the CLI's embedded digits model and its 16 sample inputs. The first
  * input is fed from the .npy file (float32); each output's dtype and shape is
- * printed, and output 0's raw bytes are written to OUTPUT.bin when given. */
+ * printed, and every output's raw bytes, in the model's order, go to OUTPUT.bin when given. */
 #include <ronn/ronn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,8 +89,8 @@ int main(int argc, char **argv) {
                 for (k = 0; k < count && k < 4; k++) printf(" %g", (double)((const float *)data)[k]);
             }
             printf("\n");
-            if (i == 0 && out_path) {
-                FILE *f = fopen(out_path, "wb");
+            if (out_path) {
+                FILE *f = fopen(out_path, i == 0 ? "wb" : "ab");
                 if (!f || fwrite(data, 1, bytes, f) != bytes) rc = 1;
                 if (f) fclose(f);
             }

@@ -2,8 +2,9 @@
 //!
 //! `capi_reference MODEL INPUT.npy OUTPUT.bin` feeds the model's first input with
 //! `arange(n)/n` (float32, symbolic dims as 1, as the parity script does), writes
-//! that input as .npy (for the C example to read) and output 0's raw bytes.
-use ronn::{Dim, Model, OptimizationLevel, SessionOptions, Tensor};
+//! that input as .npy (for the C example to read) and every output's raw bytes
+//! in the model's order (as the C example writes them).
+use ronn::{DType, Dim, Model, OptimizationLevel, SessionOptions, Tensor};
 use std::io::Write;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,11 +42,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         f.write_all(&v.to_le_bytes())?;
     }
     let session = model.create_session(SessionOptions { optimization_level: OptimizationLevel::O3, ..Default::default() })?;
-    let name = session.outputs()[0].name.clone();
+    let names: Vec<String> = session.outputs().iter().map(|o| o.name.clone()).collect();
     let out = session.run([(info.name.as_str(), Tensor::from_vec(shape, data)?)])?;
-    let t = out.tensor(&name)?;
-    let bytes: Vec<u8> = t.as_slice::<f32>()?.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut bytes: Vec<u8> = Vec::new();
+    for name in &names {
+        let t = out.tensor(name)?;
+        match t.dtype() {
+            DType::Float32 => bytes.extend(t.as_slice::<f32>()?.iter().flat_map(|v| v.to_le_bytes())),
+            DType::Int64 => bytes.extend(t.as_slice::<i64>()?.iter().flat_map(|v| v.to_le_bytes())),
+            d => return Err(format!("output '{name}' is {}: only float32 and int64 are compared", d.name()).into()),
+        }
+        println!("{}: output '{}' shape {:?}", args[1], name, t.shape());
+    }
     std::fs::write(&args[3], bytes)?;
-    println!("{}: output '{}' shape {:?}", args[1], name, t.shape());
     Ok(())
 }
