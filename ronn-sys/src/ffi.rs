@@ -217,9 +217,17 @@ extern "C" {
     /// See ronn.h.
     pub fn ronn_session_output_count(session: *const ronn_session, out: *mut usize) -> ronn_status;
     /// See ronn.h.
-    pub fn ronn_session_input_info(session: *const ronn_session, index: usize, out: *mut ronn_value_info) -> ronn_status;
+    pub fn ronn_session_input_info(
+        session: *const ronn_session,
+        index: usize,
+        out: *mut ronn_value_info,
+    ) -> ronn_status;
     /// See ronn.h.
-    pub fn ronn_session_output_info(session: *const ronn_session, index: usize, out: *mut ronn_value_info) -> ronn_status;
+    pub fn ronn_session_output_info(
+        session: *const ronn_session,
+        index: usize,
+        out: *mut ronn_value_info,
+    ) -> ronn_status;
     /// See ronn.h.
     pub fn ronn_session_memory_pool(session: *const ronn_session, out: *mut *mut ronn_memory_pool) -> ronn_status;
     /// See ronn.h.

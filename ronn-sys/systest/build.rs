@@ -8,7 +8,12 @@ fn main() {
     cfg.skip_struct(|s| {
         matches!(
             s,
-            "ronn_env" | "ronn_session_options" | "ronn_session" | "ronn_run_options" | "ronn_tensor" | "ronn_memory_pool"
+            "ronn_env"
+                | "ronn_session_options"
+                | "ronn_session"
+                | "ronn_run_options"
+                | "ronn_tensor"
+                | "ronn_memory_pool"
         )
     });
     cfg.skip_type(|t| matches!(t, "ronn_deleter"));

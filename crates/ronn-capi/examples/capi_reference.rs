@@ -41,7 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for v in &data {
         f.write_all(&v.to_le_bytes())?;
     }
-    let session = model.create_session(SessionOptions { optimization_level: OptimizationLevel::O3, ..Default::default() })?;
+    let session =
+        model.create_session(SessionOptions { optimization_level: OptimizationLevel::O3, ..Default::default() })?;
     let names: Vec<String> = session.outputs().iter().map(|o| o.name.clone()).collect();
     let out = session.run([(info.name.as_str(), Tensor::from_vec(shape, data)?)])?;
     let mut bytes: Vec<u8> = Vec::new();

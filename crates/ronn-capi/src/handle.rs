@@ -201,10 +201,12 @@ pub fn live_count() -> usize {
 mod tests {
     use super::*;
 
+    #[derive(Debug)]
     struct Dummy;
     impl Object for Dummy {
         const KIND: Kind = Kind::Env;
     }
+    #[derive(Debug)]
     struct Other;
     impl Object for Other {
         const KIND: Kind = Kind::Tensor;
@@ -222,7 +224,10 @@ mod tests {
         let h2: *mut u8 = new_handle(Arc::new(Dummy));
         assert_ne!(h, h2);
         assert!(get::<Dummy, u8>(h, "h").is_err());
-        assert_eq!(get::<Dummy, u8>(std::ptr::null::<u8>(), "h").unwrap_err().status, ronn_status::RONN_STATUS_NULL_POINTER);
+        assert_eq!(
+            get::<Dummy, u8>(std::ptr::null::<u8>(), "h").unwrap_err().status,
+            ronn_status::RONN_STATUS_NULL_POINTER
+        );
         assert!(get::<Dummy, u8>(0x1234_5678_9abc_def0usize as *const u8, "h").is_err());
         remove::<Dummy, u8>(h2, "h").unwrap();
     }

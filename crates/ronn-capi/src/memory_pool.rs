@@ -87,7 +87,10 @@ pub extern "C" fn ronn_pool_config_default(config: *mut ronn_pool_config) -> ron
 /// Thread-safe. On success `*out` is a new handle freed with
 /// `ronn_memory_pool_free`; sessions using the pool keep it alive.
 #[no_mangle]
-pub extern "C" fn ronn_memory_pool_new(config: *const ronn_pool_config, out: *mut *mut ronn_memory_pool) -> ronn_status {
+pub extern "C" fn ronn_memory_pool_new(
+    config: *const ronn_pool_config,
+    out: *mut *mut ronn_memory_pool,
+) -> ronn_status {
     boundary("ronn_memory_pool_new", || {
         if out.is_null() {
             return Err(CError::null("out"));
@@ -152,7 +155,11 @@ pub extern "C" fn ronn_memory_pool_stats(pool: *const ronn_memory_pool, stats: *
 ///
 /// Thread-safe (runs may continue meanwhile).
 #[no_mangle]
-pub extern "C" fn ronn_memory_pool_trim(pool: *const ronn_memory_pool, max_bytes: usize, freed: *mut usize) -> ronn_status {
+pub extern "C" fn ronn_memory_pool_trim(
+    pool: *const ronn_memory_pool,
+    max_bytes: usize,
+    freed: *mut usize,
+) -> ronn_status {
     boundary("ronn_memory_pool_trim", || {
         let p = handle::get::<Pool, _>(pool, "pool")?;
         let n = p.0.trim(max_bytes);

@@ -118,7 +118,8 @@ fn make_session(env: Arc<Env>, model: Model, opts: SessionOptions, out: *mut *mu
     let session = model.create_session(opts)?;
     let inputs = session.inputs().iter().map(InfoC::new).collect();
     let outputs = session.outputs().iter().map(InfoC::new).collect();
-    let h = handle::new_handle::<SessionObj, ronn_session>(Arc::new(SessionObj { session, inputs, outputs, _env: env }));
+    let h =
+        handle::new_handle::<SessionObj, ronn_session>(Arc::new(SessionObj { session, inputs, outputs, _env: env }));
     // SAFETY: callers check `out` is non-NULL first.
     unsafe { *out = h };
     Ok(())
@@ -201,7 +202,11 @@ fn info(session: *const ronn_session, index: usize, out: *mut ronn_value_info, o
     let i = list.get(index).ok_or_else(|| {
         CError::new(
             ronn_status::RONN_STATUS_NOT_FOUND,
-            format!("index {index} out of range: the model has {} {}", list.len(), if outputs { "outputs" } else { "inputs" }),
+            format!(
+                "index {index} out of range: the model has {} {}",
+                list.len(),
+                if outputs { "outputs" } else { "inputs" }
+            ),
         )
     })?;
     // SAFETY: checked non-NULL and large enough; the pointers inside live as long as the session object.
@@ -254,7 +259,10 @@ pub extern "C" fn ronn_session_output_info(
 ///
 /// Thread-safe. `*out` is freed with `ronn_memory_pool_free`.
 #[no_mangle]
-pub extern "C" fn ronn_session_memory_pool(session: *const ronn_session, out: *mut *mut ronn_memory_pool) -> ronn_status {
+pub extern "C" fn ronn_session_memory_pool(
+    session: *const ronn_session,
+    out: *mut *mut ronn_memory_pool,
+) -> ronn_status {
     boundary("ronn_session_memory_pool", || {
         let s = handle::get::<SessionObj, _>(session, "session")?;
         if out.is_null() {
@@ -340,7 +348,11 @@ pub extern "C" fn ronn_session_run(
                     format!("the model has no output named '{name}'; its outputs are {known:?}"),
                 ));
             }
-            pre.push(if slot.is_null() { None } else { Some(handle::get::<TensorObj, _>(slot, &format!("outputs[{i}]"))?) });
+            pre.push(if slot.is_null() {
+                None
+            } else {
+                Some(handle::get::<TensorObj, _>(slot, &format!("outputs[{i}]"))?)
+            });
         }
         let result = s.session.run(feeds)?;
         // Take the outputs by value (no copy); a name asked twice gets a cheap clone.

@@ -62,7 +62,10 @@ pub extern "C" fn ronn_session_options_new(out: *mut *mut ronn_session_options) 
 ///
 /// One thread at a time per options handle.
 #[no_mangle]
-pub extern "C" fn ronn_session_options_set_optimization_level(opts: *mut ronn_session_options, level_: u32) -> ronn_status {
+pub extern "C" fn ronn_session_options_set_optimization_level(
+    opts: *mut ronn_session_options,
+    level_: u32,
+) -> ronn_status {
     boundary("ronn_session_options_set_optimization_level", || {
         let o = handle::get::<Options, _>(opts, "opts")?;
         let l = level(level_)?;
@@ -78,7 +81,10 @@ pub extern "C" fn ronn_session_options_set_optimization_level(opts: *mut ronn_se
 ///
 /// One thread at a time per options handle. `provider` is read during the call only.
 #[no_mangle]
-pub extern "C" fn ronn_session_options_set_provider(opts: *mut ronn_session_options, provider: *const c_char) -> ronn_status {
+pub extern "C" fn ronn_session_options_set_provider(
+    opts: *mut ronn_session_options,
+    provider: *const c_char,
+) -> ronn_status {
     boundary("ronn_session_options_set_provider", || {
         let o = handle::get::<Options, _>(opts, "opts")?;
         let p = ProviderType::parse(cstr_arg(provider, "provider")?)?;
@@ -93,7 +99,10 @@ pub extern "C" fn ronn_session_options_set_provider(opts: *mut ronn_session_opti
 ///
 /// One thread at a time per options handle.
 #[no_mangle]
-pub extern "C" fn ronn_session_options_set_num_threads(opts: *mut ronn_session_options, num_threads: usize) -> ronn_status {
+pub extern "C" fn ronn_session_options_set_num_threads(
+    opts: *mut ronn_session_options,
+    num_threads: usize,
+) -> ronn_status {
     boundary("ronn_session_options_set_num_threads", || {
         let o = handle::get::<Options, _>(opts, "opts")?;
         o.with(|s| {

@@ -209,7 +209,12 @@ fn write_out(out: *mut *mut ronn_tensor, obj: TensorObj) {
 /// Thread-safe. `shape` (NULL allowed when `rank` is 0) is read during the call.
 /// `*out` is a new handle freed with `ronn_tensor_free`.
 #[no_mangle]
-pub extern "C" fn ronn_tensor_new(dtype: u32, shape: *const i64, rank: usize, out: *mut *mut ronn_tensor) -> ronn_status {
+pub extern "C" fn ronn_tensor_new(
+    dtype: u32,
+    shape: *const i64,
+    rank: usize,
+    out: *mut *mut ronn_tensor,
+) -> ronn_status {
     boundary("ronn_tensor_new", || {
         if out.is_null() {
             return Err(CError::null("out"));
@@ -336,7 +341,11 @@ pub extern "C" fn ronn_tensor_dtype(tensor: *const ronn_tensor, out: *mut u32) -
 ///
 /// Thread-safe. The array is borrowed and lives as long as the handle.
 #[no_mangle]
-pub extern "C" fn ronn_tensor_shape(tensor: *const ronn_tensor, shape: *mut *const i64, rank: *mut usize) -> ronn_status {
+pub extern "C" fn ronn_tensor_shape(
+    tensor: *const ronn_tensor,
+    shape: *mut *const i64,
+    rank: *mut usize,
+) -> ronn_status {
     boundary("ronn_tensor_shape", || {
         let t = handle::get::<TensorObj, _>(tensor, "tensor")?;
         if shape.is_null() {
