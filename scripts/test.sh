@@ -52,6 +52,11 @@ step "ronn-sys against the header (ctest2)"
 cargo run --quiet --manifest-path ronn-sys/systest/Cargo.toml
 
 step "CMake: libronn, C and C++ tests (ASan), examples, install test"
+if ! command -v cmake >/dev/null; then
+    # Not on the machine: the PyPI wheel (TOOLCHAIN.md: 4.x builds this project too).
+    .venv/bin/pip install --quiet "cmake>=3.16,<5"
+    export PATH="$PWD/.venv/bin:$PATH"
+fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build
 ctest --test-dir build --output-on-failure
