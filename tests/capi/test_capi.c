@@ -3,6 +3,7 @@
  * pools. Built with -Wall -Wextra -Werror and run under AddressSanitizer.
  *   test_capi MODEL.onnx INPUTS.npy */
 #include <ronn/ronn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -516,6 +517,64 @@ static void test_memory_pool(void) {
     ronn_tensor_free(x);
 }
 
+/* Many threads run one session on one shared input at once. */
+typedef struct {
+    const ronn_session *s;
+    const ronn_tensor *x;
+    const char *name;
+    const void *want;
+    size_t bytes;
+    int bad;
+} thread_arg;
+
+static void *run_thread(void *p) {
+    thread_arg *a = (thread_arg *)p;
+    int i;
+    for (i = 0; i < 20; i++) {
+        ronn_tensor *out[1] = {NULL};
+        const void *d;
+        if (run_digits(a->s, a->x, out, 1, &a->name) != RONN_STATUS_OK ||
+            ronn_tensor_data(out[0], &d) != RONN_STATUS_OK || memcmp(d, a->want, a->bytes) != 0)
+            a->bad++;
+        ronn_tensor_free(out[0]);
+    }
+    return NULL;
+}
+
+static void test_concurrent_runs(void) {
+    ronn_session *s = NULL;
+    ronn_tensor *x = NULL, *ref[1] = {NULL};
+    ronn_value_info vi = {sizeof(ronn_value_info), 0, NULL, 0, NULL, NULL};
+    pthread_t th[4];
+    thread_arg args[4];
+    const void *want;
+    size_t bytes;
+    int i;
+    OK(ronn_session_new(NULL, MODEL, NULL, &s));
+    OK(ronn_session_output_info(s, 0, &vi));
+    OK(ronn_tensor_new_borrowed(RONN_DTYPE_FLOAT32, INPUTS.shape, INPUTS.rank, INPUTS.data,
+                                INPUTS.count * sizeof(float), NULL, NULL, &x));
+    OK(run_digits(s, x, ref, 1, &vi.name));
+    OK(ronn_tensor_data(ref[0], &want));
+    OK(ronn_tensor_size(ref[0], NULL, &bytes));
+    for (i = 0; i < 4; i++) {
+        args[i].s = s;
+        args[i].x = x;
+        args[i].name = vi.name;
+        args[i].want = want;
+        args[i].bytes = bytes;
+        args[i].bad = 0;
+        EXPECT(pthread_create(&th[i], NULL, run_thread, &args[i]) == 0);
+    }
+    for (i = 0; i < 4; i++) {
+        EXPECT(pthread_join(th[i], NULL) == 0);
+        EXPECT(args[i].bad == 0);
+    }
+    ronn_tensor_free(ref[0]);
+    ronn_tensor_free(x);
+    ronn_session_free(s);
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: test_capi MODEL.onnx INPUTS.npy\n");
@@ -534,6 +593,7 @@ int main(int argc, char **argv) {
     test_session_and_run();
     test_free_orders();
     test_memory_pool();
+    test_concurrent_runs();
     free(INPUTS.data);
     printf("test_capi: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -213,6 +213,19 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_poisons_the_handles_the_call_used() {
+        let h: *mut u8 = new_handle(Arc::new(Dummy));
+        let s = crate::error::boundary("t", || {
+            let _d = get::<Dummy, u8>(h, "h")?;
+            panic!("inside a call")
+        });
+        assert_eq!(s, ronn_status::RONN_STATUS_PANIC);
+        assert_eq!(get::<Dummy, u8>(h, "h").unwrap_err().status, ronn_status::RONN_STATUS_POISONED);
+        remove::<Dummy, u8>(h, "h").unwrap(); // a poisoned handle can still be freed
+        assert_eq!(get::<Dummy, u8>(h, "h").unwrap_err().status, ronn_status::RONN_STATUS_INVALID_HANDLE);
+    }
+
+    #[test]
     fn stale_null_and_wrong_type_are_rejected() {
         let h: *mut u8 = new_handle(Arc::new(Dummy));
         assert!(get::<Dummy, u8>(h, "h").is_ok());
