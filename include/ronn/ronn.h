@@ -642,8 +642,8 @@ ronn_status ronn_tensor_data(const ronn_tensor *tensor, const void **out);
  The elements of a tensor RONN allocated (`ronn_tensor_new`, or a run's
  output), writable. A borrowed tensor answers `RONN_STATUS_INVALID_ARGUMENT`.
 
- Borrowed pointer, valid as long as the handle. The caller must not write
- while a run reads the tensor.
+ Thread-safe call; borrowed pointer, valid as long as the handle. The caller
+ must not write while a run (on any thread) reads the tensor.
  */
 ronn_status ronn_tensor_data_mut(ronn_tensor *tensor, void **out);
 

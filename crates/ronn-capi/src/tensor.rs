@@ -422,8 +422,8 @@ pub extern "C" fn ronn_tensor_data(tensor: *const ronn_tensor, out: *mut *const 
 /// The elements of a tensor RONN allocated (`ronn_tensor_new`, or a run's
 /// output), writable. A borrowed tensor answers `RONN_STATUS_INVALID_ARGUMENT`.
 ///
-/// Borrowed pointer, valid as long as the handle. The caller must not write
-/// while a run reads the tensor.
+/// Thread-safe call; borrowed pointer, valid as long as the handle. The caller
+/// must not write while a run (on any thread) reads the tensor.
 #[no_mangle]
 pub extern "C" fn ronn_tensor_data_mut(tensor: *mut ronn_tensor, out: *mut *mut c_void) -> ronn_status {
     boundary("ronn_tensor_data_mut", || {
