@@ -384,6 +384,14 @@ const char *ronn_status_str(uint32_t status);
 const char *ronn_last_error_message(void);
 
 /*
+ The number of live handles of every type in this process (a diagnostic: leak
+ tests assert it returns to its starting value once everything is freed).
+
+ Thread-safe. Writes only `*out`.
+ */
+ronn_status ronn_live_handle_count(size_t *out);
+
+/*
  Fills `*config` with the default limits (and its `struct_size`).
 
  Thread-safe. Writes only `*config`.

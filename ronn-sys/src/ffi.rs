@@ -293,4 +293,6 @@ extern "C" {
     pub fn ronn_version() -> *const c_char;
     /// See ronn.h.
     pub fn ronn_api_version() -> u32;
+    /// See ronn.h.
+    pub fn ronn_live_handle_count(out: *mut usize) -> ronn_status;
 }

@@ -585,6 +585,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "cannot read %s\n", argv[2]);
         return 2;
     }
+    {
+        size_t live = 99;
+        EXPECT_STATUS(ronn_live_handle_count(NULL), RONN_STATUS_NULL_POINTER);
+        OK(ronn_live_handle_count(&live));
+        EXPECT(live == 0);
+    }
     test_versions();
     test_null_arguments();
     test_stale_and_wrong_handles();
@@ -594,6 +600,12 @@ int main(int argc, char **argv) {
     test_free_orders();
     test_memory_pool();
     test_concurrent_runs();
+    {
+        /* every handle the tests made was freed (LSan cannot see these: the registry is reachable) */
+        size_t live = 99;
+        OK(ronn_live_handle_count(&live));
+        EXPECT(live == 0);
+    }
     free(INPUTS.data);
     printf("test_capi: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -87,6 +87,9 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "unexpected: %s\n", e.what());
         failures++;
     }
+    std::size_t live = 99;
+    ronn_live_handle_count(&live);
+    EXPECT(live == 0); // every RAII object released its handle
     std::free(npy.data);
     std::printf("test_cpp: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -245,3 +245,20 @@ mod tests {
         remove::<Dummy, u8>(h2, "h").unwrap();
     }
 }
+
+/// The number of live handles of every type in this process (a diagnostic: leak
+/// tests assert it returns to its starting value once everything is freed).
+///
+/// Thread-safe. Writes only `*out`.
+#[no_mangle]
+pub extern "C" fn ronn_live_handle_count(out: *mut usize) -> ronn_status {
+    crate::error::boundary("ronn_live_handle_count", || {
+        if out.is_null() {
+            return Err(CError::null("out"));
+        }
+        let n = live_count();
+        // SAFETY: non-NULL out-parameter.
+        unsafe { *out = n };
+        Ok(())
+    })
+}
