@@ -1,5 +1,9 @@
 fn main() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Read at run time (not env!): the build script binary may be reused from another checkout.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = std::path::Path::new(&dir).join("../..");
+    println!("cargo:rerun-if-changed=../src/ffi.rs");
+    println!("cargo:rerun-if-changed=../../include/ronn/ronn.h");
     let mut cfg = ctest2::TestGenerator::new();
     cfg.header("ronn/ronn.h").include(root.join("include"));
     // The header typedefs its structs (`typedef struct {..} ronn_pool_stats;`), so no `struct ` prefix.
