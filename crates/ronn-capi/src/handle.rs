@@ -101,7 +101,7 @@ pub(crate) fn end_call(panicked: bool) {
 }
 
 fn decode(v: usize) -> Option<(usize, u32)> {
-    let idx = (v & 0xffff_ffff) as usize;
+    let idx = v & 0xffff_ffff;
     let generation = (v >> 32) as u32;
     if idx == 0 {
         return None;
