@@ -6,6 +6,12 @@
 #   4. the ONNX backend suite against the allowlist                 tests/conformance/run_conformance.py
 #   5. parity with ONNX Runtime: light model zoo + small transformers  tests/parity/parity.py
 #   6. the README's main command (`ronn run` on the embedded model)
+#   7. the Rust example
+#   8. the C header: regenerated with the pinned cbindgen and diffed, version
+#      macros vs Cargo.toml, compiled alone as C99 and C++17     scripts/check-header.sh
+#   9. ronn-sys against the header (ctest2)                      ronn-sys/systest
+#  10. CMake: libronn through cargo (release, same target/), C and C++ tests under
+#      ASan, examples, bit-exact C-vs-Rust on the light models, install test
 # One cargo target dir (target/) serves every step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,5 +46,21 @@ target/release/ronn run
 cargo run --release --quiet -p ronn --example quickstart -- crates/ronn-cli/assets/digits.onnx
 cargo run --release --quiet -p ronn --example serving -- crates/ronn-cli/assets/digits.onnx
 
+step "C header (cbindgen diff, version macros, C99 and C++17 alone)"
+bash scripts/check-header.sh
+
+step "ronn-sys against the header (ctest2)"
+cargo run --quiet --manifest-path ronn-sys/systest/Cargo.toml
+
+step "CMake: libronn, C and C++ tests (ASan), examples, install test"
+if ! command -v cmake >/dev/null; then
+    # Not on the machine: the PyPI wheel (TOOLCHAIN.md: 4.x builds this project too).
+    .venv/bin/pip install --quiet "cmake>=3.16,<5"
+    export PATH="$PWD/.venv/bin:$PATH"
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build
+ctest --test-dir build --output-on-failure
+
 echo
-echo "steps: 7 passed, 0 failed"
+echo "steps: 10 passed, 0 failed"

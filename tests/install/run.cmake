@@ -1,0 +1,23 @@
+# Installs the build into PREFIX, then configures, builds and runs tests/install/project
+# against it through find_package(ronn CONFIG REQUIRED).
+file(REMOVE_RECURSE "${PREFIX}" "${WORK_DIR}/build")
+execute_process(COMMAND ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${PREFIX}" RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/install/project" -B "${WORK_DIR}/build"
+  -G "${GENERATOR}" -DCMAKE_PREFIX_PATH=${PREFIX} -DCMAKE_BUILD_TYPE=Release RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "configuring the consumer project failed")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build "${WORK_DIR}/build" RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "building the consumer project failed")
+endif()
+foreach(exe consumer_c consumer_static consumer_cpp)
+  execute_process(COMMAND "${WORK_DIR}/build/${exe}" "${MODEL}" RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${exe} failed (${rc})")
+  endif()
+endforeach()
+message("install test: consumer_c, consumer_static and consumer_cpp ran against ${PREFIX}")
