@@ -50,7 +50,7 @@ step "C header (cbindgen diff, version macros, C99 and C++17 alone)"
 bash scripts/check-header.sh
 
 step "ronn-sys against the header (ctest2)"
-cargo run --quiet --manifest-path ronn-sys/systest/Cargo.toml
+CARGO_TARGET_DIR="$PWD/target" cargo run --quiet --manifest-path ronn-sys/systest/Cargo.toml
 
 step "CMake: libronn, C and C++ tests (ASan), examples, install test"
 if ! command -v cmake >/dev/null; then
