@@ -57,7 +57,7 @@ impl Default for PoolConfig {
         PoolConfig {
             max_buffers_per_size: 32,
             max_total_buffers: 1024,
-            max_total_bytes: 1 << 30,
+            max_total_bytes: 256 << 20,
             round_sizes: true,
             min_buffer_bytes: 256,
         }
