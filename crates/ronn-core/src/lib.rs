@@ -6,6 +6,7 @@
 
 pub mod dtype;
 pub mod error;
+pub mod profiling;
 pub mod shape;
 pub mod tensor;
 pub mod value;
@@ -13,6 +14,7 @@ pub mod value;
 pub use dtype::{DType, Element};
 pub use error::{Error, ErrorCode, Result};
 pub use half::{bf16, f16};
+pub use profiling::{ProfileCategory, ProfileConfig, ProfileEvent, ProfileReport, ProfileScope, Profiler};
 pub use shape::{broadcast_shapes, normalize_axis, strides_of};
 pub use tensor::{Storage, Tensor, TensorData};
 pub use value::Value;
