@@ -1,6 +1,7 @@
-//! Session options: optimization level, provider, threads.
+//! Session options: optimization level, provider, threads, profiling.
 
-use ronn_core::{Error, Result};
+use ronn_core::{Error, ProfileConfig, Profiler, Result};
+use std::sync::Arc;
 
 /// How hard the optimizer works on the graph before planning.
 pub type OptimizationLevel = ronn_optim::OptLevel;
@@ -48,7 +49,7 @@ impl ProviderType {
 }
 
 /// Options for [`crate::Model::create_session`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SessionOptions {
     /// Graph optimization level (default O2).
     pub optimization_level: OptimizationLevel,
@@ -56,15 +57,46 @@ pub struct SessionOptions {
     pub provider: ProviderType,
     /// Threads of the session's pool; 0 means one per core.
     pub num_threads: usize,
+    /// Per-node profiling: every run times each node (name, op type, input shapes,
+    /// provider, thread) into this profiler while it is active. `None`: no profiling.
+    pub profiler: Option<Arc<Profiler>>,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { optimization_level: OptimizationLevel::O2, provider: ProviderType::Cpu, num_threads: 0 }
+        SessionOptions {
+            optimization_level: OptimizationLevel::O2,
+            provider: ProviderType::Cpu,
+            num_threads: 0,
+            profiler: None,
+        }
     }
 }
 
+/// Profilers compare by identity: two options are equal when they share one profiler.
+impl PartialEq for SessionOptions {
+    fn eq(&self, other: &Self) -> bool {
+        self.optimization_level == other.optimization_level
+            && self.provider == other.provider
+            && self.num_threads == other.num_threads
+            && match (&self.profiler, &other.profiler) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for SessionOptions {}
+
 impl SessionOptions {
+    /// These options with a new profiler made from `config`; reach it later through
+    /// [`crate::Session::profiler`] for its report and trace.
+    pub fn with_profiling(mut self, config: ProfileConfig) -> Self {
+        self.profiler = Some(Arc::new(Profiler::new(config)));
+        self
+    }
+
     /// The thread count actually used.
     pub fn threads(&self) -> usize {
         if self.num_threads > 0 {

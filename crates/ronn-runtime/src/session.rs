@@ -133,6 +133,11 @@ impl Session {
         &self.options
     }
 
+    /// The profiler given in the options, for its report and Chrome trace after runs.
+    pub fn profiler(&self) -> Option<&Arc<ronn_core::Profiler>> {
+        self.options.profiler.as_ref()
+    }
+
     /// Threads in the session's pool.
     pub fn num_threads(&self) -> usize {
         self.threads
@@ -200,7 +205,9 @@ impl Session {
                 Some((plan.input_slots[k], v))
             })
             .collect();
-        let values = self.pool.install(|| plan.execute(&RunContext::new(self.threads), slots))?;
+        let values = self.pool.install(|| {
+            plan.execute(&RunContext::new(self.threads).with_profiler(self.options.profiler.as_deref()), slots)
+        })?;
         Ok(Outputs { values: plan.output_names.iter().cloned().zip(values).collect() })
     }
 

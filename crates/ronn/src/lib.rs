@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub use ronn_core::{bf16, f16, DType, Element, Error, ErrorCode, Result, Tensor, TensorData, Value};
+pub use ronn_core::{ProfileCategory, ProfileConfig, ProfileEvent, ProfileReport, ProfileScope, Profiler};
 pub use ronn_ir::{Dim, ValueType};
 pub use ronn_runtime::{Model, OptimizationLevel, Outputs, ProviderType, Session, SessionOptions, TensorInfo};
 
