@@ -10,6 +10,7 @@
 pub mod dtype;
 pub mod error;
 pub mod pool;
+pub mod profiling;
 pub mod shape;
 pub mod simd;
 pub mod tensor;
@@ -19,6 +20,7 @@ pub use dtype::{DType, Element};
 pub use error::{Error, ErrorCode, Result};
 pub use half::{bf16, f16};
 pub use pool::{global_pool, MemoryPool, PoolConfig, PoolStats};
+pub use profiling::{ProfileCategory, ProfileConfig, ProfileEvent, ProfileReport, ProfileScope, Profiler};
 pub use shape::{broadcast_shapes, normalize_axis, strides_of};
 pub use tensor::{Storage, Tensor, TensorData};
 pub use value::Value;

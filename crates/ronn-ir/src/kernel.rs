@@ -16,12 +16,21 @@ pub struct RunContext<'a> {
     pub num_threads: usize,
     /// Reserved for per-run services (profiler, memory pool).
     pub _marker: std::marker::PhantomData<&'a ()>,
+    /// The session's profiler, if profiling was asked for: the executor times each node into it.
+    pub profiler: Option<&'a ronn_core::Profiler>,
 }
 
-impl RunContext<'_> {
+impl<'a> RunContext<'a> {
     /// A context for `num_threads` threads.
     pub fn new(num_threads: usize) -> RunContext<'static> {
-        RunContext { num_threads: num_threads.max(1), _marker: std::marker::PhantomData }
+        RunContext { num_threads: num_threads.max(1), _marker: std::marker::PhantomData, profiler: None }
+    }
+
+    /// The same context, with nodes timed into `profiler` (when it is recording ops).
+    /// (`RunContext::new(n)` is `'static` and shortens to the profiler's lifetime.)
+    pub fn with_profiler(mut self, profiler: Option<&'a ronn_core::Profiler>) -> Self {
+        self.profiler = profiler;
+        self
     }
 }
 

@@ -1,7 +1,7 @@
-//! Session options: optimization level, provider, threads, memory pool.
+//! Session options: optimization level, provider, threads, memory pool, profiling.
 
 use ronn_core::pool::{MemoryPool, PoolConfig};
-use ronn_core::{Error, Result};
+use ronn_core::{Error, ProfileConfig, Profiler, Result};
 use std::sync::Arc;
 
 /// How hard the optimizer works on the graph before planning.
@@ -90,7 +90,7 @@ impl MemoryPoolOption {
 }
 
 /// Options for [`crate::Model::create_session`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SessionOptions {
     /// Graph optimization level (default O2).
     pub optimization_level: OptimizationLevel,
@@ -100,6 +100,9 @@ pub struct SessionOptions {
     pub num_threads: usize,
     /// Where intermediate buffers come from (default: a pool of the session's own).
     pub memory_pool: MemoryPoolOption,
+    /// Per-node profiling: every run times each node (name, op type, input shapes,
+    /// provider, thread) into this profiler while it is active. `None`: no profiling.
+    pub profiler: Option<Arc<Profiler>>,
 }
 
 impl Default for SessionOptions {
@@ -109,11 +112,36 @@ impl Default for SessionOptions {
             provider: ProviderType::Cpu,
             num_threads: 0,
             memory_pool: MemoryPoolOption::Own,
+            profiler: None,
         }
     }
 }
 
+/// Profilers and shared pools compare by identity: equal options share them.
+impl PartialEq for SessionOptions {
+    fn eq(&self, other: &Self) -> bool {
+        self.optimization_level == other.optimization_level
+            && self.provider == other.provider
+            && self.num_threads == other.num_threads
+            && self.memory_pool == other.memory_pool
+            && match (&self.profiler, &other.profiler) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for SessionOptions {}
+
 impl SessionOptions {
+    /// These options with a new profiler made from `config`; reach it later through
+    /// [`crate::Session::profiler`] for its report and trace.
+    pub fn with_profiling(mut self, config: ProfileConfig) -> Self {
+        self.profiler = Some(Arc::new(Profiler::new(config)));
+        self
+    }
+
     /// The thread count actually used.
     pub fn threads(&self) -> usize {
         if self.num_threads > 0 {

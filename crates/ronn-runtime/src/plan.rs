@@ -4,7 +4,7 @@
 //! constant inputs, so weights are pre-packed), and records after which step
 //! each intermediate is last read, so `run` frees it there.
 
-use ronn_core::{Error, Result, Tensor, Value};
+use ronn_core::{Error, ProfileCategory, Profiler, Result, Tensor, Value};
 use ronn_ir::{BuildCtx, Graph, Kernel, KernelRegistry, RunContext, SubgraphCompiler, SubgraphRunner};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -194,7 +194,12 @@ impl Plan {
                         },
                     }
                 }
-                step.kernel.run(ctx, &args).map_err(|e| e.in_node(&step.name, &step.op_type))?
+                // Profiling off costs this one branch per node: no clock read, no allocation.
+                match ctx.profiler {
+                    Some(p) if p.is_recording(ProfileCategory::Ops) => run_profiled(p, step, ctx, &args),
+                    _ => step.kernel.run(ctx, &args),
+                }
+                .map_err(|e| e.in_node(&step.name, &step.op_type))?
             };
             let mut produced = produced.into_iter();
             for o in &step.outputs {
@@ -220,6 +225,27 @@ impl Plan {
         slots.into_iter().for_each(recycle);
         // Unique outputs move out; shared ones (constants, repeated outputs) are cloned.
         Ok(outs.into_iter().map(|a| Arc::try_unwrap(a).unwrap_or_else(|a| (*a).clone())).collect())
+    }
+}
+
+/// Runs one step and records it (name, op type, input shapes, provider, thread) into `p`.
+fn run_profiled(p: &Profiler, step: &Step, ctx: &RunContext, args: &[Option<&Value>]) -> Result<Vec<Value>> {
+    let start = std::time::Instant::now();
+    let out = step.kernel.run(ctx, args);
+    let end = std::time::Instant::now();
+    let shapes = args.iter().map(|a| describe(*a)).collect::<Vec<_>>().join(", ");
+    let args = vec![("input_shapes".to_string(), shapes), ("provider".to_string(), "cpu".to_string())];
+    p.record(&step.name, ProfileCategory::Ops, Some(&step.op_type), start, end, args);
+    out
+}
+
+/// A value's shape for a profile: `[1,3,224,224]`, `seq(n)`, or `none`.
+fn describe(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Optional(None)) => "none".to_string(),
+        Some(Value::Tensor(t)) => format!("{:?}", t.shape()).replace(' ', ""),
+        Some(Value::Sequence { items, .. }) => format!("seq({})", items.len()),
+        Some(Value::Optional(Some(v))) => describe(Some(v)),
     }
 }
 

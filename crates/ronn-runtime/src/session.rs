@@ -159,6 +159,11 @@ impl Session {
         &self.options
     }
 
+    /// The profiler given in the options, for its report and Chrome trace after runs.
+    pub fn profiler(&self) -> Option<&Arc<ronn_core::Profiler>> {
+        self.options.profiler.as_ref()
+    }
+
     /// Threads in the session's pool.
     pub fn num_threads(&self) -> usize {
         self.threads
@@ -268,7 +273,7 @@ impl Session {
     /// in a kernel becomes [`Error::Panic`] instead of unwinding into the caller.
     fn execute(&self, p: Prepared) -> Result<Outputs> {
         let Prepared { plan, slots } = p;
-        let ctx = RunContext::new(self.threads);
+        let ctx = RunContext::new(self.threads).with_profiler(self.options.profiler.as_deref());
         // Kernels of this run take their buffers from the session's pool.
         let _scope = self.memory.as_ref().map(|m| m.enter());
         let values =

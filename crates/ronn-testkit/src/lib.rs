@@ -135,3 +135,51 @@ pub fn run_backend_case(dir: &Path, options: SessionOptions) -> Result<(), Strin
     }
     Ok(())
 }
+
+/// Checks `json` against the Trace Event Format as Perfetto's JSON importer reads it:
+/// a top-level object with a `traceEvents` array; every event has a string `name`, a
+/// `ph` among X/M/B/E/i/C, integer `pid` and `tid`, numeric `ts` (µs), `dur` ≥ 0 for
+/// X events, an object `args`; `M` events named `thread_name` carry `args.name`.
+/// Returns the parsed trace so callers can check its content too.
+pub fn validate_chrome_trace(json: &str) -> Result<serde_json::Value, String> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+    let events = v.get("traceEvents").and_then(|e| e.as_array()).ok_or("no traceEvents array")?;
+    if events.is_empty() {
+        return Err("traceEvents is empty".into());
+    }
+    for (i, e) in events.iter().enumerate() {
+        let bad = |what: &str| format!("event {i} {what}: {e}");
+        let obj = e.as_object().ok_or_else(|| bad("is not an object"))?;
+        obj.get("name").and_then(|n| n.as_str()).ok_or_else(|| bad("has no string name"))?;
+        let ph = obj.get("ph").and_then(|p| p.as_str()).ok_or_else(|| bad("has no string ph"))?;
+        if !["X", "M", "B", "E", "i", "C"].contains(&ph) {
+            return Err(bad("has an unknown ph"));
+        }
+        for key in ["pid", "tid"] {
+            if !obj.get(key).is_some_and(|x| x.is_u64() || x.is_i64()) {
+                return Err(bad(&format!("has no integer {key}")));
+            }
+        }
+        let ts = obj.get("ts").and_then(|t| t.as_f64()).ok_or_else(|| bad("has no numeric ts"))?;
+        if !ts.is_finite() || ts < 0.0 {
+            return Err(bad("has a bad ts"));
+        }
+        if ph == "X" {
+            let dur = obj.get("dur").and_then(|d| d.as_f64()).ok_or_else(|| bad("(X) has no numeric dur"))?;
+            if !dur.is_finite() || dur < 0.0 {
+                return Err(bad("(X) has a negative dur"));
+            }
+        }
+        if let Some(args) = obj.get("args") {
+            if !args.is_object() {
+                return Err(bad("has non-object args"));
+            }
+        } else if ph == "X" || ph == "M" {
+            return Err(bad("has no args"));
+        }
+        if ph == "M" && obj["name"] == "thread_name" && !obj["args"]["name"].is_string() {
+            return Err(bad("(thread_name) has no args.name"));
+        }
+    }
+    Ok(v)
+}

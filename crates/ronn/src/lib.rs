@@ -30,6 +30,7 @@
 
 pub use ronn_core::pool::{global_pool, MemoryPool, PoolConfig, PoolStats};
 pub use ronn_core::{bf16, f16, DType, Element, Error, ErrorCode, Result, Tensor, TensorData, Value};
+pub use ronn_core::{ProfileCategory, ProfileConfig, ProfileEvent, ProfileReport, ProfileScope, Profiler};
 pub use ronn_ir::{Dim, ValueType};
 #[cfg(feature = "async")]
 pub use ronn_runtime::{AsyncSession, RunFuture};
