@@ -3,8 +3,9 @@
 //! - `ronn info MODEL`
 //! - `ronn run [MODEL] [--input NAME=FILE.npy]... [--inputs-dir DIR] [--outputs-dir DIR]`
 //! - `ronn bench [MODEL] [--threads N] [--runs N | --seconds S]`
+//! - `ronn profile [MODEL] [--runs N] [--warmup K] [--threads T] --out trace.json`
 //!
-//! Without MODEL, `run` and `bench` use the embedded digit classifier.
+//! Without MODEL, `run`, `bench` and `profile` use the embedded digit classifier.
 #![forbid(unsafe_code)]
 
 mod bench;
@@ -12,6 +13,7 @@ mod embedded;
 mod info;
 mod inputs;
 mod npy;
+mod profile;
 mod run;
 
 use clap::{Args, Parser, Subcommand};
@@ -37,6 +39,8 @@ enum Cmd {
     Run(run::RunArgs),
     /// Measures a model's latency and throughput.
     Bench(bench::BenchArgs),
+    /// Per-op report on the terminal and a Chrome trace file (Perfetto, chrome://tracing).
+    Profile(profile::ProfileArgs),
 }
 
 /// Options shared by `run` and `bench`.
@@ -74,6 +78,7 @@ impl SessionArgs {
             provider: ProviderType::parse(&self.provider)?,
             num_threads: self.threads,
             memory_pool: if self.no_memory_pool { MemoryPoolOption::Off } else { MemoryPoolOption::Own },
+            ..Default::default()
         })
     }
 }
@@ -92,6 +97,7 @@ fn main() -> ExitCode {
         Cmd::Info { model } => info::info(&model),
         Cmd::Run(a) => run::run(&a),
         Cmd::Bench(a) => bench::bench(&a),
+        Cmd::Profile(a) => profile::profile(&a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
