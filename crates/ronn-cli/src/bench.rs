@@ -46,7 +46,10 @@ fn parse_batching(s: &str) -> std::result::Result<BatchStrategy, String> {
     let num = |p: &str| p.parse::<u64>().map_err(|_| format!("'{p}' is not a number in --batching {s}"));
     match parts.as_slice() {
         ["static", n] => Ok(BatchStrategy::Static { batch_size: num(n)? as usize }),
-        ["dynamic", n, ms] => Ok(BatchStrategy::Dynamic { max_batch_size: num(n)? as usize, timeout_ms: num(ms)? }),
+        ["dynamic", n, ms] => Ok(BatchStrategy::Dynamic {
+            max_batch_size: num(n)? as usize,
+            max_delay: std::time::Duration::from_millis(num(ms)?),
+        }),
         _ => Err(format!("--batching takes static:N or dynamic:N:MS, got '{s}'")),
     }
 }
@@ -230,8 +233,8 @@ fn concurrent(
         match a.batching {
             None => "none".to_string(),
             Some(BatchStrategy::Static { batch_size }) => format!("static:{batch_size}"),
-            Some(BatchStrategy::Dynamic { max_batch_size, timeout_ms }) =>
-                format!("dynamic:{max_batch_size}:{timeout_ms}"),
+            Some(BatchStrategy::Dynamic { max_batch_size, max_delay }) =>
+                format!("dynamic:{max_batch_size}:{}", max_delay.as_millis()),
         }
     );
     println!("load:       {load_ms:.1} ms   session creation: {session_ms:.1} ms");

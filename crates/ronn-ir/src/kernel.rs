@@ -18,12 +18,14 @@ pub struct RunContext<'a> {
     pub _marker: std::marker::PhantomData<&'a ()>,
     /// The session's profiler, if profiling was asked for: the executor times each node into it.
     pub profiler: Option<&'a ronn_core::Profiler>,
+    /// Set by another thread to stop the run: the executor checks it before each node.
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 impl<'a> RunContext<'a> {
     /// A context for `num_threads` threads.
     pub fn new(num_threads: usize) -> RunContext<'static> {
-        RunContext { num_threads: num_threads.max(1), _marker: std::marker::PhantomData, profiler: None }
+        RunContext { num_threads: num_threads.max(1), _marker: std::marker::PhantomData, profiler: None, cancel: None }
     }
 
     /// The same context, with nodes timed into `profiler` (when it is recording ops).
@@ -31,6 +33,17 @@ impl<'a> RunContext<'a> {
     pub fn with_profiler(mut self, profiler: Option<&'a ronn_core::Profiler>) -> Self {
         self.profiler = profiler;
         self
+    }
+
+    /// The same context, stopped (with `Cancelled`) before the next node once `flag` is set.
+    pub fn with_cancel(mut self, flag: Option<&'a std::sync::atomic::AtomicBool>) -> Self {
+        self.cancel = flag;
+        self
+    }
+
+    /// Whether the run was asked to stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 

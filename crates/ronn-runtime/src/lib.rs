@@ -11,6 +11,7 @@ mod completion;
 mod model;
 mod options;
 mod plan;
+mod run_options;
 mod session;
 
 #[cfg(feature = "async")]
@@ -18,4 +19,5 @@ pub use async_session::{AsyncSession, RunFuture};
 pub use batch::{BatchConfig, BatchProcessor, BatchStats, BatchStrategy, BatchTicket, CloseMode, WAIT_WINDOW};
 pub use model::{Model, TensorInfo};
 pub use options::{MemoryPoolOption, OptimizationLevel, ProviderType, SessionOptions};
+pub use run_options::{CancelToken, RunOptions};
 pub use session::{Outputs, Session};

@@ -177,6 +177,9 @@ impl Plan {
             slots[s] = Some(Arc::new(v));
         }
         for step in &self.steps {
+            if ctx.is_cancelled() {
+                return Err(Error::Cancelled(format!("the run was cancelled before node '{}'", step.name)));
+            }
             let produced = {
                 let mut args: Vec<Option<&Value>> = Vec::with_capacity(step.inputs.len());
                 for i in &step.inputs {

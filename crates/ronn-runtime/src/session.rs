@@ -8,6 +8,7 @@
 use crate::model::{cpu_registry, Model, TensorInfo};
 use crate::options::{OptimizationLevel, SessionOptions};
 use crate::plan::{Compiler, CpuEvaluator, Plan};
+use crate::run_options::RunOptions;
 use ronn_core::pool::MemoryPool;
 use ronn_core::{Error, Result, Tensor, Value};
 use ronn_ir::{Dim, Graph, RunContext, ValueType};
@@ -191,8 +192,22 @@ impl Session {
         K: AsRef<str>,
         V: Into<Value>,
     {
+        self.run_with_options(inputs, &RunOptions::default())
+    }
+
+    /// [`Session::run`] with per-run options: a profiler for this run only, a
+    /// cancel token (a cancelled run answers [`Error::Cancelled`]).
+    pub fn run_with_options<K, V>(
+        &self,
+        inputs: impl IntoIterator<Item = (K, V)>,
+        options: &RunOptions,
+    ) -> Result<Outputs>
+    where
+        K: AsRef<str>,
+        V: Into<Value>,
+    {
         let prepared = self.prepare(inputs)?;
-        self.pool.install(|| self.execute(prepared))
+        self.pool.install(|| self.execute(prepared, options))
     }
 
     /// Runs on the session's own threads and calls `done` with the result there:
@@ -204,12 +219,29 @@ impl Session {
     where
         F: FnOnce(Result<Outputs>) + Send + 'static,
     {
+        self.run_with_callback_and_options(inputs, RunOptions::default(), done)
+    }
+
+    /// [`Session::run_with_callback`] with per-run options. A run cancelled
+    /// before a worker picks it up never starts and answers `Cancelled`.
+    pub fn run_with_callback_and_options<F>(
+        self: &Arc<Self>,
+        inputs: Vec<(String, Value)>,
+        options: RunOptions,
+        done: F,
+    ) where
+        F: FnOnce(Result<Outputs>) + Send + 'static,
+    {
         let session = self.clone();
         self.pool.spawn(move || {
-            // Validation and plan specialization happen here too, off the caller's thread.
-            let r = catch_unwind(AssertUnwindSafe(|| session.prepare(inputs)))
-                .unwrap_or_else(|p| Err(panic_error(p)))
-                .and_then(|prepared| session.execute(prepared));
+            let r = if options.is_cancelled() {
+                Err(Error::Cancelled("the run was cancelled before it started".into()))
+            } else {
+                // Validation and plan specialization happen here too, off the caller's thread.
+                catch_unwind(AssertUnwindSafe(|| session.prepare(inputs)))
+                    .unwrap_or_else(|p| Err(panic_error(p)))
+                    .and_then(|prepared| session.execute(prepared, &options))
+            };
             let _ = catch_unwind(AssertUnwindSafe(move || done(r)));
         });
     }
@@ -271,9 +303,12 @@ impl Session {
 
     /// Executes a prepared run on the calling thread (inside the pool); a panic
     /// in a kernel becomes [`Error::Panic`] instead of unwinding into the caller.
-    fn execute(&self, p: Prepared) -> Result<Outputs> {
+    fn execute(&self, p: Prepared, options: &RunOptions) -> Result<Outputs> {
         let Prepared { plan, slots } = p;
-        let ctx = RunContext::new(self.threads).with_profiler(self.options.profiler.as_deref());
+        let profiler = options.profiler.as_deref().or(self.options.profiler.as_deref());
+        let ctx = RunContext::new(self.threads)
+            .with_profiler(profiler)
+            .with_cancel(options.cancel.as_ref().map(|c| c.flag()));
         // Kernels of this run take their buffers from the session's pool.
         let _scope = self.memory.as_ref().map(|m| m.enter());
         let values =

@@ -11,7 +11,10 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 fn dynamic(max: usize, ms: u64, cap: usize) -> BatchConfig {
-    BatchConfig { strategy: BatchStrategy::Dynamic { max_batch_size: max, timeout_ms: ms }, queue_capacity: cap }
+    BatchConfig {
+        strategy: BatchStrategy::Dynamic { max_batch_size: max, max_delay: std::time::Duration::from_millis(ms) },
+        queue_capacity: cap,
+    }
 }
 
 fn fixed(n: usize, cap: usize) -> BatchConfig {

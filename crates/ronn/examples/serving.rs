@@ -15,7 +15,10 @@ fn main() -> ronn::Result<()> {
     let session = Arc::new(model.create_session(SessionOptions { num_threads: 2, ..Default::default() })?);
     let processor = Arc::new(BatchProcessor::new(
         session.clone(),
-        BatchConfig { strategy: BatchStrategy::Dynamic { max_batch_size: 32, timeout_ms: 2 }, queue_capacity: 256 },
+        BatchConfig {
+            strategy: BatchStrategy::Dynamic { max_batch_size: 32, max_delay: std::time::Duration::from_millis(2) },
+            queue_capacity: 256,
+        },
     )?);
 
     let clients: Vec<_> = (0..8)

@@ -35,8 +35,8 @@ pub use ronn_ir::{Dim, ValueType};
 #[cfg(feature = "async")]
 pub use ronn_runtime::{AsyncSession, RunFuture};
 pub use ronn_runtime::{
-    BatchConfig, BatchProcessor, BatchStats, BatchStrategy, BatchTicket, CloseMode, MemoryPoolOption, Model,
-    OptimizationLevel, Outputs, ProviderType, Session, SessionOptions, TensorInfo,
+    BatchConfig, BatchProcessor, BatchStats, BatchStrategy, BatchTicket, CancelToken, CloseMode, MemoryPoolOption,
+    Model, OptimizationLevel, Outputs, ProviderType, RunOptions, Session, SessionOptions, TensorInfo,
 };
 
 /// Reading and writing values as serialized ONNX protos (the backend-test `.pb` layout).

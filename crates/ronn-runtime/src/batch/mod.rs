@@ -39,12 +39,12 @@ pub enum BatchStrategy {
         batch_size: usize,
     },
     /// Run when `max_batch_size` rows of one shape are pending, or when the oldest
-    /// of them has waited `timeout_ms`: latency is bounded, throughput adapts to load.
+    /// of them has waited `max_delay`: latency is bounded, throughput adapts to load.
     Dynamic {
         /// Most rows per batch.
         max_batch_size: usize,
         /// Longest a request waits for others to join it.
-        timeout_ms: u64,
+        max_delay: Duration,
     },
 }
 
@@ -59,7 +59,10 @@ pub struct BatchConfig {
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        BatchConfig { strategy: BatchStrategy::Dynamic { max_batch_size: 32, timeout_ms: 5 }, queue_capacity: 1024 }
+        BatchConfig {
+            strategy: BatchStrategy::Dynamic { max_batch_size: 32, max_delay: Duration::from_millis(5) },
+            queue_capacity: 1024,
+        }
     }
 }
 
@@ -395,7 +398,7 @@ impl Future for BatchTicket {
 pub(crate) fn deadline(strategy: BatchStrategy, enqueued: Instant) -> Option<Instant> {
     match strategy {
         BatchStrategy::Static { .. } => None,
-        BatchStrategy::Dynamic { timeout_ms, .. } => enqueued.checked_add(Duration::from_millis(timeout_ms)),
+        BatchStrategy::Dynamic { max_delay, .. } => enqueued.checked_add(max_delay),
     }
 }
 
