@@ -33,7 +33,7 @@
  Version of the C ABI described by this header; raised on every ABI change.
  Until 1.0 the ABI may change between minor versions.
  */
-#define RONN_API_VERSION 1
+#define RONN_API_VERSION 2
 
 /*
  The result of every fallible RONN call. Values mirror `ronn_core::ErrorCode`
@@ -208,6 +208,65 @@ typedef uint32_t ronn_dtype;
 #endif // __cplusplus
 
 /*
+ When a batch is formed (`ronn_batch_config.strategy`).
+ */
+enum ronn_batch_strategy
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Run when `max_batch` rows of one shape are waiting (or on flush/close).
+   */
+  RONN_BATCH_STATIC = 0,
+  /*
+   Run when `max_batch` rows are waiting or the oldest waited `max_delay_us`.
+   */
+  RONN_BATCH_DYNAMIC = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ronn_batch_strategy ronn_batch_strategy;
+#else
+typedef uint32_t ronn_batch_strategy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ Bits of `ronn_profiler_config.categories`.
+ */
+enum ronn_profile_category
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Operator (node) execution.
+   */
+  RONN_PROFILE_OPS = 1,
+  /*
+   Allocation and memory-pool work.
+   */
+  RONN_PROFILE_MEMORY = 2,
+  /*
+   Copies between host and device.
+   */
+  RONN_PROFILE_TRANSFER = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ronn_profile_category ronn_profile_category;
+#else
+typedef uint32_t ronn_profile_category;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ Opaque batch queue handle.
+ */
+typedef struct ronn_batch_queue ronn_batch_queue;
+
+/*
  Opaque environment handle.
  */
 typedef struct ronn_env ronn_env;
@@ -218,8 +277,17 @@ typedef struct ronn_env ronn_env;
 typedef struct ronn_memory_pool ronn_memory_pool;
 
 /*
- Per-run settings (reserved: pass NULL; a constructor comes with run-level
- profiling and cancellation).
+ Opaque profiler handle.
+ */
+typedef struct ronn_profiler ronn_profiler;
+
+/*
+ Opaque request handle.
+ */
+typedef struct ronn_request ronn_request;
+
+/*
+ Opaque run options handle.
  */
 typedef struct ronn_run_options ronn_run_options;
 
@@ -237,6 +305,131 @@ typedef struct ronn_session_options ronn_session_options;
  Opaque tensor handle.
  */
 typedef struct ronn_tensor ronn_tensor;
+
+/*
+ Settings of a batch queue. Set `struct_size = sizeof(ronn_batch_config)`;
+ `ronn_batch_config_default` fills in dynamic, 32 rows, 5 ms, 1024 pending.
+ */
+typedef struct {
+  /*
+   `sizeof(ronn_batch_config)`, so the struct can grow.
+   */
+  uint32_t struct_size;
+  /*
+   A `ronn_batch_strategy`.
+   */
+  uint32_t strategy;
+  /*
+   Rows (sum of the requests' first dims) per batch; at least 1.
+   */
+  size_t max_batch;
+  /*
+   Dynamic only: longest a request waits for others to join it, in µs.
+   */
+  uint64_t max_delay_us;
+  /*
+   Most requests waiting at once; one more is refused with QUEUE_FULL.
+   */
+  size_t max_pending;
+} ronn_batch_config;
+
+/*
+ Called once when an async run or a batched request ends:
+ `(user_data, status, message, outputs, n_outputs)`. `message` ("" on success)
+ and the `outputs` array are borrowed for the call; each of the `n_outputs`
+ tensors now belongs to the callee, who frees it with `ronn_tensor_free`.
+ On failure `outputs` is NULL and `n_outputs` is 0.
+ */
+typedef void (*ronn_completion_fn)(void *user_data,
+                                   ronn_status status,
+                                   const char *message,
+                                   ronn_tensor *const *outputs,
+                                   size_t n_outputs);
+
+/*
+ Where an async run reports. Set `struct_size = sizeof(ronn_completion)`;
+ the struct is copied during the submitting call.
+ */
+typedef struct {
+  /*
+   `sizeof(ronn_completion)`, so the struct can grow.
+   */
+  uint32_t struct_size;
+  /*
+   The callback (required).
+   */
+  ronn_completion_fn callback;
+  /*
+   Passed back to the callback untouched.
+   */
+  void *user_data;
+} ronn_completion;
+
+/*
+ Counters of a batch queue. Set `struct_size = sizeof(ronn_batch_stats)` before the call.
+ */
+typedef struct {
+  /*
+   `sizeof(ronn_batch_stats)`.
+   */
+  uint32_t struct_size;
+  /*
+   Requests accepted.
+   */
+  uint64_t requests;
+  /*
+   Requests refused with QUEUE_FULL.
+   */
+  uint64_t rejected;
+  /*
+   Requests answered CANCELLED by a close without drain.
+   */
+  uint64_t cancelled;
+  /*
+   Batches run.
+   */
+  uint64_t batches;
+  /*
+   Requests per batch, on average.
+   */
+  double average_batch_size;
+  /*
+   Median time from submit to the start of the request's batch (recent requests), ms.
+   */
+  double queue_wait_p50_ms;
+  /*
+   99th percentile of the same, ms.
+   */
+  double queue_wait_p99_ms;
+  /*
+   Fraction of the time since creation spent running batches.
+   */
+  double utilization;
+  /*
+   Most requests ever waiting at once.
+   */
+  uint64_t max_queue_depth;
+  /*
+   Requests waiting now.
+   */
+  uint64_t queue_depth;
+} ronn_batch_stats;
+
+/*
+ Bytes owned by the caller: `len` bytes at `data`, followed by a NUL that
+ `len` does not count (text can be printed as a C string). Free with
+ `ronn_buffer_free`; do not change `data` or `len`.
+ */
+typedef struct {
+  /*
+   The bytes (NUL-terminated); NULL for an empty or freed buffer.
+   */
+  uint8_t *data;
+  /*
+   Their number, without the NUL.
+   */
+  size_t len;
+} ronn_buffer;
 
 /*
  Limits of a memory pool. Set `struct_size = sizeof(ronn_pool_config)`.
@@ -307,6 +500,33 @@ typedef struct {
 } ronn_pool_stats;
 
 /*
+ What a profiler records. Set `struct_size = sizeof(ronn_profiler_config)`;
+ `ronn_profiler_config_default` fills in the development preset.
+ */
+typedef struct {
+  /*
+   `sizeof(ronn_profiler_config)`, so the struct can grow.
+   */
+  uint32_t struct_size;
+  /*
+   Nonzero: recording from creation; zero: only after `ronn_profiler_start`.
+   */
+  uint32_t start_active;
+  /*
+   OR of `ronn_profile_category` bits.
+   */
+  uint32_t categories;
+  /*
+   Events shorter than this many microseconds are not kept.
+   */
+  uint64_t min_duration_us;
+  /*
+   Most events kept; later ones are counted as dropped.
+   */
+  size_t max_events;
+} ronn_profiler_config;
+
+/*
  Name, dtype and shape of a model input or output. Set `struct_size =
  sizeof(ronn_value_info)` before the call. Every pointer is borrowed and lives
  as long as the session.
@@ -348,6 +568,88 @@ typedef void (*ronn_deleter)(void *user_data, void *data);
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Fills `*config` with the defaults (dynamic, 32 rows, 5 ms, 1024 pending).
+
+ Thread-safe. Writes only `*config`.
+ */
+ronn_status ronn_batch_config_default(ronn_batch_config *config);
+
+/*
+ Starts a batch queue over `session` (`config` NULL: the defaults). Every
+ model input must have a symbolic first dim (the batch axis); otherwise
+ `RONN_STATUS_INVALID_ARGUMENT` names the input.
+
+ Thread-safe. `*out` is freed with `ronn_batch_queue_free`; the queue keeps
+ the session alive. Batches run on a `ronn-batch` thread of the queue's own.
+ */
+ronn_status ronn_batch_queue_new(const ronn_session *session,
+                                 const ronn_batch_config *config,
+                                 ronn_batch_queue **out);
+
+/*
+ Queues one request without blocking. Arguments as `ronn_session_run_async`
+ (`n_out == 0`: every output); the inputs' first dim is the request's rows,
+ and the callback receives exactly those rows of each output. Requests only
+ share a batch when their dtypes and dims after the first agree.
+
+ Returns `RONN_STATUS_QUEUE_FULL` when `max_pending` requests are waiting and
+ `RONN_STATUS_SHUTTING_DOWN` after `ronn_batch_queue_close`; name, dtype and
+ shape errors are returned here too. On any error the callback never runs.
+
+ Thread-safe: submit from any number of threads.
+ */
+ronn_status ronn_batch_queue_submit(const ronn_batch_queue *queue,
+                                    const char *const *in_names,
+                                    const ronn_tensor *const *inputs,
+                                    size_t n_in,
+                                    const char *const *out_names,
+                                    size_t n_out,
+                                    const ronn_completion *done,
+                                    ronn_request **req);
+
+/*
+ Runs every partial batch now (static batching's "no more are coming").
+
+ Thread-safe. Does not wait for the batches to finish.
+ */
+ronn_status ronn_batch_queue_flush(const ronn_batch_queue *queue);
+
+/*
+ Stops taking requests (later submits answer `RONN_STATUS_SHUTTING_DOWN`) and
+ answers every waiting one: `drain` nonzero runs them, zero answers each with
+ `RONN_STATUS_CANCELLED`. Blocks until the queue's batches have finished; their
+ callbacks follow on the completion thread. Closing twice is fine.
+
+ Thread-safe.
+ */
+ronn_status ronn_batch_queue_close(const ronn_batch_queue *queue, uint32_t drain);
+
+/*
+ Reads the queue's counters into `*stats` (whose `struct_size` the caller sets).
+
+ Thread-safe. Writes only `*stats`.
+ */
+ronn_status ronn_batch_queue_stats(const ronn_batch_queue *queue, ronn_batch_stats *stats);
+
+/*
+ Frees a batch queue handle. NULL is accepted. Unless closed already, the
+ queue closes with drain when its last user lets go: waiting requests run and
+ their callbacks come, each exactly once.
+
+ Thread-safe, but a handle must be freed once. May block while draining.
+ */
+void ronn_batch_queue_free(ronn_batch_queue *queue);
+
+/*
+ Frees a buffer RONN gave and sets it to `{NULL, 0}`. NULL, and a buffer
+ whose `data` is NULL, are accepted; a buffer RONN did not give (or freed
+ already) is refused with `RONN_STATUS_INVALID_ARGUMENT` and left alone.
+
+ Thread-safe.
+ */
+ronn_status ronn_buffer_free(ronn_buffer *buffer);
 
 /*
  Creates an environment.
@@ -429,6 +731,170 @@ ronn_status ronn_memory_pool_trim(const ronn_memory_pool *pool, size_t max_bytes
 void ronn_memory_pool_free(ronn_memory_pool *pool);
 
 /*
+ Fills `*config` with the development preset (active, every category, every
+ event however short, up to a million events).
+
+ Thread-safe. Writes only `*config`.
+ */
+ronn_status ronn_profiler_config_default(ronn_profiler_config *config);
+
+/*
+ Creates a profiler (`config` NULL: the development preset).
+
+ Thread-safe. `*out` is freed with `ronn_profiler_free`; sessions and run
+ options it is attached to keep it alive.
+ */
+ronn_status ronn_profiler_new(const ronn_profiler_config *config, ronn_profiler **out);
+
+/*
+ Starts (or resumes) recording.
+
+ Thread-safe (runs may be recording meanwhile).
+ */
+ronn_status ronn_profiler_start(const ronn_profiler *profiler);
+
+/*
+ Stops recording; the events so far are kept.
+
+ Thread-safe.
+ */
+ronn_status ronn_profiler_stop(const ronn_profiler *profiler);
+
+/*
+ Forgets the events recorded so far (and the dropped count).
+
+ Thread-safe.
+ */
+ronn_status ronn_profiler_clear(const ronn_profiler *profiler);
+
+/*
+ The number of events kept (`*events`, may be NULL) and of events dropped
+ because `max_events` was reached (`*dropped`, may be NULL).
+
+ Thread-safe.
+ */
+ronn_status ronn_profiler_counts(const ronn_profiler *profiler, size_t *events, uint64_t *dropped);
+
+/*
+ The events as Chrome trace event JSON (`{"traceEvents": [...]}`: one complete
+ event per node with `name`, `cat`, `ts`/`dur` in µs, `pid`, `tid`, and `args`
+ holding the op type, input shapes and provider) in a new buffer.
+
+ Thread-safe. `*out` is freed with `ronn_buffer_free`.
+ */
+ronn_status ronn_profiler_export_chrome_trace(const ronn_profiler *profiler, ronn_buffer *out);
+
+/*
+ Writes the Chrome trace JSON to the file at `path` (created or replaced).
+
+ Thread-safe. `path` is read during the call only. Errors: `RONN_STATUS_IO`.
+ */
+ronn_status ronn_profiler_write_chrome_trace(const ronn_profiler *profiler, const char *path);
+
+/*
+ The per-op-type summary as JSON (`entries` with name, category, count,
+ total/avg/min/max/std-dev µs and share; `total_us`, `event_count`,
+ `dropped_events`) in a new buffer.
+
+ Thread-safe. `*out` is freed with `ronn_buffer_free`.
+ */
+ronn_status ronn_profiler_export_report(const ronn_profiler *profiler, ronn_buffer *out);
+
+/*
+ Frees a profiler handle. NULL is accepted. Sessions and run options using
+ it keep it alive.
+
+ Thread-safe, but a handle must be freed once.
+ */
+void ronn_profiler_free(ronn_profiler *profiler);
+
+/*
+ Runs the model without blocking the caller; the result arrives through `done`.
+
+ Arguments as `ronn_session_run`, except that outputs are delivered to the
+ callback: `out_names` lists the `n_out` outputs wanted, in the order the
+ callback receives them (`n_out == 0`: every output, in the model's order).
+ `req` (may be NULL) receives a request handle for `ronn_request_wait` and
+ `ronn_request_cancel`, freed with `ronn_request_free`.
+
+ The callback contract: if this returns OK, `done->callback` runs exactly
+ once — on success, error, cancellation or shutdown — on a RONN completion
+ thread (never on this thread inside this call, never on a compute worker,
+ never while RONN holds a lock); if this fails it never runs and nothing is
+ written. Input handles may be freed as soon as this returns; memory that
+ inputs borrow must stay valid and unchanged until the callback starts. Names,
+ inputs and output names are checked here (`NOT_FOUND` at once); a shape or
+ dtype error arrives through the callback.
+
+ Thread-safe: any number of runs may be in flight on one session, and the
+ session (and env) may be freed while they are; they finish first.
+ */
+ronn_status ronn_session_run_async(const ronn_session *session,
+                                   const ronn_run_options *run_options,
+                                   const char *const *in_names,
+                                   const ronn_tensor *const *inputs,
+                                   size_t n_in,
+                                   const char *const *out_names,
+                                   size_t n_out,
+                                   const ronn_completion *done,
+                                   ronn_request **req);
+
+/*
+ Waits until the request's callback has returned, or `timeout_ms` passed
+ (negative: no limit; 0: just look). Returns the run's status (OK, or its
+ error, with the message in `ronn_last_error_message`), or `RONN_STATUS_TIMEOUT`.
+ Inside a completion callback, waiting for a request that has not finished
+ is refused with `RONN_STATUS_INVALID_ARGUMENT` (it would deadlock).
+
+ Thread-safe: many threads may wait on one request.
+ */
+ronn_status ronn_request_wait(const ronn_request *req, int64_t timeout_ms);
+
+/*
+ Asks the run to stop. A run not started yet never starts; a running one
+ stops before its next node; a batched one still computes with its batch but
+ is answered `RONN_STATUS_CANCELLED`. The callback still runs exactly once
+ (with `RONN_STATUS_CANCELLED`, or with the results if they were already
+ being delivered). Cancelling a finished request does nothing.
+
+ Thread-safe; also from inside a callback.
+ */
+ronn_status ronn_request_cancel(const ronn_request *req);
+
+/*
+ Frees a request handle. NULL is accepted. A run in flight goes on and its
+ callback still runs; only the handle goes.
+
+ Thread-safe, but a handle must be freed once.
+ */
+void ronn_request_free(ronn_request *req);
+
+/*
+ Creates run options with the defaults (no profiler).
+
+ Thread-safe. `*out` is freed with `ronn_run_options_free`; a run copies the
+ options when it starts, so they may be changed or freed right after.
+ */
+ronn_status ronn_run_options_new(ronn_run_options **out);
+
+/*
+ Times the nodes of runs made with these options into `profiler` (instead of
+ the session's profiler, if it has one). NULL detaches it. The options keep
+ the profiler alive.
+
+ One thread at a time per options handle.
+ */
+ronn_status ronn_run_options_set_profiler(ronn_run_options *run_options,
+                                          const ronn_profiler *profiler);
+
+/*
+ Frees a run options handle. NULL is accepted.
+
+ Thread-safe, but a handle must be freed once.
+ */
+void ronn_run_options_free(ronn_run_options *run_options);
+
+/*
  Loads the ONNX model at `model_path` and prepares a session for it.
  `env` NULL means the default env; `opts` NULL means the default options.
 
@@ -501,12 +967,12 @@ ronn_status ronn_session_memory_pool(const ronn_session *session, ronn_memory_po
  lists the `n_out` outputs wanted; for each, `outputs[i]` is either NULL, and
  receives a new tensor the caller frees with `ronn_tensor_free`, or a tensor
  from `ronn_tensor_new` with the output's exact dtype and shape, written in
- place. `run_options` is reserved and must be NULL.
+ place. `run_options` may be NULL (defaults) or attach a profiler to this run.
 
  Thread-safe: many threads may run one session at once. Inputs are only
  read; their memory must stay unchanged during the call. On failure no
- output slot is written (preallocated outputs may hold partial data only if
- a later copy failed, which a dtype/shape check before any copy rules out).
+ output slot is written (preallocated outputs are checked for dtype and shape
+ before any is written).
  */
 ronn_status ronn_session_run(const ronn_session *session,
                              const ronn_run_options *run_options,
@@ -565,6 +1031,15 @@ ronn_status ronn_session_options_set_num_threads(ronn_session_options *opts, siz
  */
 ronn_status ronn_session_options_set_memory_pool(ronn_session_options *opts,
                                                  const ronn_memory_pool *pool);
+
+/*
+ Times every run of sessions built with these options into `profiler`
+ (NULL detaches it). The options and the sessions keep the profiler alive.
+
+ One thread at a time per options handle.
+ */
+ronn_status ronn_session_options_set_profiler(ronn_session_options *opts,
+                                              const ronn_profiler *profiler);
 
 /*
  Sets an option by name. Keys and values:

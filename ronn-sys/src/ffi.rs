@@ -84,7 +84,7 @@ pub const RONN_VERSION_MINOR: u32 = 1;
 /// Library patch version.
 pub const RONN_VERSION_PATCH: u32 = 0;
 /// ABI version.
-pub const RONN_API_VERSION: u32 = 1;
+pub const RONN_API_VERSION: u32 = 2;
 
 /// Opaque environment.
 #[repr(C)]
@@ -101,11 +101,42 @@ pub struct ronn_session_options {
 pub struct ronn_session {
     _private: [u8; 0],
 }
-/// Opaque run options (reserved).
+/// Opaque run options.
 #[repr(C)]
 pub struct ronn_run_options {
     _private: [u8; 0],
 }
+/// Opaque async request.
+#[repr(C)]
+pub struct ronn_request {
+    _private: [u8; 0],
+}
+/// Opaque batch queue.
+#[repr(C)]
+pub struct ronn_batch_queue {
+    _private: [u8; 0],
+}
+/// Opaque profiler.
+#[repr(C)]
+pub struct ronn_profiler {
+    _private: [u8; 0],
+}
+
+/// Batch strategy (`ronn_batch_strategy`).
+pub type ronn_batch_strategy = u32;
+/// Run full batches (or on flush/close).
+pub const RONN_BATCH_STATIC: ronn_batch_strategy = 0;
+/// Run full batches or after max_delay_us.
+pub const RONN_BATCH_DYNAMIC: ronn_batch_strategy = 1;
+
+/// Profiler category bits (`ronn_profile_category`).
+pub type ronn_profile_category = u32;
+/// Node execution.
+pub const RONN_PROFILE_OPS: ronn_profile_category = 1;
+/// Allocation and memory-pool work.
+pub const RONN_PROFILE_MEMORY: ronn_profile_category = 2;
+/// Host/device copies.
+pub const RONN_PROFILE_TRANSFER: ronn_profile_category = 4;
 /// Opaque tensor.
 #[repr(C)]
 pub struct ronn_tensor {
@@ -173,6 +204,100 @@ pub struct ronn_value_info {
     pub shape: *const i64,
     /// Symbol names (NULL entries for fixed dims).
     pub dim_names: *const *const c_char,
+}
+
+/// Batch queue settings.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ronn_batch_config {
+    /// sizeof(ronn_batch_config)
+    pub struct_size: u32,
+    /// A ronn_batch_strategy.
+    pub strategy: u32,
+    /// Rows per batch.
+    pub max_batch: usize,
+    /// Dynamic: longest wait, µs.
+    pub max_delay_us: u64,
+    /// Most requests waiting.
+    pub max_pending: usize,
+}
+
+/// Batch queue counters.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ronn_batch_stats {
+    /// sizeof(ronn_batch_stats)
+    pub struct_size: u32,
+    /// Accepted.
+    pub requests: u64,
+    /// Refused with QUEUE_FULL.
+    pub rejected: u64,
+    /// Answered CANCELLED.
+    pub cancelled: u64,
+    /// Batches run.
+    pub batches: u64,
+    /// Requests per batch.
+    pub average_batch_size: f64,
+    /// Median queue wait, ms.
+    pub queue_wait_p50_ms: f64,
+    /// 99th percentile queue wait, ms.
+    pub queue_wait_p99_ms: f64,
+    /// Busy fraction.
+    pub utilization: f64,
+    /// Deepest queue seen.
+    pub max_queue_depth: u64,
+    /// Waiting now.
+    pub queue_depth: u64,
+}
+
+/// Profiler settings.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ronn_profiler_config {
+    /// sizeof(ronn_profiler_config)
+    pub struct_size: u32,
+    /// Nonzero: recording from creation.
+    pub start_active: u32,
+    /// OR of ronn_profile_category bits.
+    pub categories: u32,
+    /// Shorter events are not kept.
+    pub min_duration_us: u64,
+    /// Most events kept.
+    pub max_events: usize,
+}
+
+/// Bytes RONN gives the caller (NUL after `len` bytes); free with ronn_buffer_free.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ronn_buffer {
+    /// The bytes.
+    pub data: *mut u8,
+    /// Their number, without the NUL.
+    pub len: usize,
+}
+
+/// Completion callback: `(user_data, status, message, outputs, n_outputs)`; the
+/// outputs belong to the callee.
+pub type ronn_completion_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: ronn_status,
+        message: *const c_char,
+        outputs: *const *mut ronn_tensor,
+        n_outputs: usize,
+    ),
+>;
+
+/// Where an async run reports (copied during the submitting call).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ronn_completion {
+    /// sizeof(ronn_completion)
+    pub struct_size: u32,
+    /// The callback (required).
+    pub callback: ronn_completion_fn,
+    /// Passed back untouched.
+    pub user_data: *mut c_void,
 }
 
 /// Deleter of borrowed memory: `(user_data, data)`, called once.
@@ -295,4 +420,85 @@ extern "C" {
     pub fn ronn_api_version() -> u32;
     /// See ronn.h.
     pub fn ronn_live_handle_count(out: *mut usize) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_session_run_async(
+        session: *const ronn_session,
+        run_options: *const ronn_run_options,
+        in_names: *const *const c_char,
+        inputs: *const *const ronn_tensor,
+        n_in: usize,
+        out_names: *const *const c_char,
+        n_out: usize,
+        done: *const ronn_completion,
+        req: *mut *mut ronn_request,
+    ) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_request_wait(req: *const ronn_request, timeout_ms: i64) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_request_cancel(req: *const ronn_request) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_request_free(req: *mut ronn_request);
+    /// See ronn.h.
+    pub fn ronn_run_options_new(out: *mut *mut ronn_run_options) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_run_options_set_profiler(
+        run_options: *mut ronn_run_options,
+        profiler: *const ronn_profiler,
+    ) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_run_options_free(run_options: *mut ronn_run_options);
+    /// See ronn.h.
+    pub fn ronn_batch_config_default(config: *mut ronn_batch_config) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_batch_queue_new(
+        session: *const ronn_session,
+        config: *const ronn_batch_config,
+        out: *mut *mut ronn_batch_queue,
+    ) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_batch_queue_submit(
+        queue: *const ronn_batch_queue,
+        in_names: *const *const c_char,
+        inputs: *const *const ronn_tensor,
+        n_in: usize,
+        out_names: *const *const c_char,
+        n_out: usize,
+        done: *const ronn_completion,
+        req: *mut *mut ronn_request,
+    ) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_batch_queue_flush(queue: *const ronn_batch_queue) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_batch_queue_close(queue: *const ronn_batch_queue, drain: u32) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_batch_queue_stats(queue: *const ronn_batch_queue, stats: *mut ronn_batch_stats) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_batch_queue_free(queue: *mut ronn_batch_queue);
+    /// See ronn.h.
+    pub fn ronn_profiler_config_default(config: *mut ronn_profiler_config) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_profiler_new(config: *const ronn_profiler_config, out: *mut *mut ronn_profiler) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_profiler_start(profiler: *const ronn_profiler) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_profiler_stop(profiler: *const ronn_profiler) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_profiler_clear(profiler: *const ronn_profiler) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_profiler_counts(profiler: *const ronn_profiler, events: *mut usize, dropped: *mut u64) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_profiler_export_chrome_trace(profiler: *const ronn_profiler, out: *mut ronn_buffer) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_profiler_write_chrome_trace(profiler: *const ronn_profiler, path: *const c_char) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_profiler_export_report(profiler: *const ronn_profiler, out: *mut ronn_buffer) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_profiler_free(profiler: *mut ronn_profiler);
+    /// See ronn.h.
+    pub fn ronn_buffer_free(buffer: *mut ronn_buffer) -> ronn_status;
+    /// See ronn.h.
+    pub fn ronn_session_options_set_profiler(
+        opts: *mut ronn_session_options,
+        profiler: *const ronn_profiler,
+    ) -> ronn_status;
 }

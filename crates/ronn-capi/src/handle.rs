@@ -31,6 +31,14 @@ pub enum Kind {
     Tensor,
     /// `ronn_memory_pool`
     MemoryPool,
+    /// `ronn_run_options`
+    RunOptions,
+    /// `ronn_request`
+    Request,
+    /// `ronn_batch_queue`
+    BatchQueue,
+    /// `ronn_profiler`
+    Profiler,
 }
 
 impl Kind {
@@ -41,6 +49,10 @@ impl Kind {
             Kind::Session => "ronn_session",
             Kind::Tensor => "ronn_tensor",
             Kind::MemoryPool => "ronn_memory_pool",
+            Kind::RunOptions => "ronn_run_options",
+            Kind::Request => "ronn_request",
+            Kind::BatchQueue => "ronn_batch_queue",
+            Kind::Profiler => "ronn_profiler",
         }
     }
 }

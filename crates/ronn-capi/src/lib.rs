@@ -7,8 +7,9 @@
 //! `RONN_STATUS_INVALID_HANDLE` (or `NULL_POINTER`) and never dereferenced;
 //! every function runs inside a panic boundary ([`error::boundary`]).
 //! One file per handle type: `env.rs`, `session_options.rs`, `session.rs`,
-//! `tensor.rs`, `memory_pool.rs` (requests, batch queues and profilers slot in
-//! the same way).
+//! `run_options.rs`, `tensor.rs`, `request.rs` (async runs), `batch_queue.rs`,
+//! `memory_pool.rs`, `profiler.rs`; `completion.rs` is the callback contract and
+//! its thread, `buffer.rs` the owned bytes RONN hands out.
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 // The exported functions take raw pointers from C by design: each checks them for
@@ -19,10 +20,16 @@
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("ronn-capi encodes handles as 64-bit values");
 
+pub mod batch_queue;
+pub mod buffer;
+pub mod completion;
 pub mod env;
 pub mod error;
 pub mod handle;
 pub mod memory_pool;
+pub mod profiler;
+pub mod request;
+pub mod run_options;
 pub mod session;
 pub mod session_options;
 pub mod tensor;

@@ -5,20 +5,15 @@ use crate::env::{env_or_default, ronn_env, Env};
 use crate::error::{boundary, ronn_status, CError, CResult};
 use crate::handle::{self, Kind, Object};
 use crate::memory_pool::{ronn_memory_pool, Pool};
+use crate::run_options::{ronn_run_options, run_options_arg};
 use crate::session_options::{ronn_session_options, Options};
 use crate::tensor::{copy_into, cstr_arg, ronn_tensor, TensorObj};
-use ronn::{Dim, Model, Session, SessionOptions, TensorInfo, Value};
+use ronn::{Dim, Model, Outputs, Session, SessionOptions, Tensor, TensorInfo, Value};
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 
 /// Opaque session handle.
 pub struct ronn_session {
-    _private: [u8; 0],
-}
-
-/// Per-run settings (reserved: pass NULL; a constructor comes with run-level
-/// profiling and cancellation).
-pub struct ronn_run_options {
     _private: [u8; 0],
 }
 
@@ -95,8 +90,8 @@ impl InfoC {
 
 /// The object behind a `ronn_session`.
 pub struct SessionObj {
-    /// The engine's session.
-    pub session: Session,
+    /// The engine's session (an `Arc`: async runs and batch queues hold it too).
+    pub session: Arc<Session>,
     inputs: Vec<InfoC>,
     outputs: Vec<InfoC>,
     _env: Arc<Env>,
@@ -118,8 +113,12 @@ fn make_session(env: Arc<Env>, model: Model, opts: SessionOptions, out: *mut *mu
     let session = model.create_session(opts)?;
     let inputs = session.inputs().iter().map(InfoC::new).collect();
     let outputs = session.outputs().iter().map(InfoC::new).collect();
-    let h =
-        handle::new_handle::<SessionObj, ronn_session>(Arc::new(SessionObj { session, inputs, outputs, _env: env }));
+    let h = handle::new_handle::<SessionObj, ronn_session>(Arc::new(SessionObj {
+        session: Arc::new(session),
+        inputs,
+        outputs,
+        _env: env,
+    }));
     // SAFETY: callers check `out` is non-NULL first.
     unsafe { *out = h };
     Ok(())
@@ -291,18 +290,94 @@ fn names<'a>(p: *const *const c_char, n: usize, arg: &str) -> CResult<Vec<&'a st
     ptrs.iter().enumerate().map(|(i, &s)| cstr_arg(s, &format!("{arg}[{i}]"))).collect()
 }
 
+/// The `n_in` named inputs of a run as engine values: views of the tensors (no
+/// copy) that keep their handles' objects alive, so the handles may be freed
+/// once the call returns.
+pub(crate) fn feeds_arg(
+    in_names: *const *const c_char,
+    inputs: *const *const ronn_tensor,
+    n_in: usize,
+) -> CResult<Vec<(String, Value)>> {
+    let in_names = names(in_names, n_in, "in_names")?;
+    if n_in > 0 && inputs.is_null() {
+        return Err(CError::null("inputs"));
+    }
+    let in_handles: &[*const ronn_tensor] =
+        // SAFETY: non-NULL when n_in > 0; the caller promises n_in readable handles.
+        if n_in == 0 { &[] } else { unsafe { std::slice::from_raw_parts(inputs, n_in) } };
+    let mut feeds = Vec::with_capacity(n_in);
+    for (i, (&name, &h)) in in_names.iter().zip(in_handles).enumerate() {
+        let t = handle::get::<TensorObj, _>(h, &format!("inputs[{i}]"))?;
+        feeds.push((name.to_string(), Value::Tensor(t.view()?)));
+    }
+    Ok(feeds)
+}
+
+impl SessionObj {
+    /// The `n_out` output names asked for, each checked against the model;
+    /// `n_out == 0` with `all_if_none` means every output in the model's order.
+    pub(crate) fn output_names_arg(
+        &self,
+        out_names: *const *const c_char,
+        n_out: usize,
+        all_if_none: bool,
+    ) -> CResult<Vec<String>> {
+        if n_out == 0 && all_if_none {
+            return Ok(self.outputs.iter().map(|o| o.name.to_string_lossy().into_owned()).collect());
+        }
+        let wanted = names(out_names, n_out, "out_names")?;
+        for &name in &wanted {
+            if !self.outputs.iter().any(|o| o.name.to_bytes() == name.as_bytes()) {
+                let known: Vec<_> = self.outputs.iter().map(|o| o.name.to_string_lossy().into_owned()).collect();
+                return Err(CError::new(
+                    ronn_status::RONN_STATUS_NOT_FOUND,
+                    format!("the model has no output named '{name}'; its outputs are {known:?}"),
+                ));
+            }
+        }
+        Ok(wanted.into_iter().map(str::to_string).collect())
+    }
+}
+
+/// Picks `names` out of a run's outputs, in that order, moving each tensor out
+/// (no copy); a name asked twice gets a cheap clone.
+pub(crate) fn select_outputs(result: Outputs, names: &[String]) -> CResult<Vec<Tensor>> {
+    let mut values: Vec<(String, Option<Value>)> = result.into_iter().map(|(k, v)| (k, Some(v))).collect();
+    let mut got: Vec<Tensor> = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let slot = values.iter_mut().find(|(k, _)| k == name).ok_or_else(|| {
+            CError::new(ronn_status::RONN_STATUS_NOT_FOUND, format!("the run returned no output '{name}'"))
+        })?;
+        let t = match slot.1.take() {
+            Some(Value::Tensor(t)) => t,
+            Some(_) => {
+                return Err(CError::new(
+                    ronn_status::RONN_STATUS_TYPE_MISMATCH,
+                    format!("output '{name}' is not a tensor (sequences and optionals are not in the C API yet)"),
+                ))
+            }
+            None => match names[..i].iter().position(|n| n == name) {
+                Some(j) => got[j].clone(),
+                None => return Err(CError::new(ronn_status::RONN_STATUS_INTERNAL, "output taken twice")),
+            },
+        };
+        got.push(t);
+    }
+    Ok(got)
+}
+
 /// Runs the model.
 ///
 /// `in_names[i]` names the input `inputs[i]` (`n_in` of each). `out_names`
 /// lists the `n_out` outputs wanted; for each, `outputs[i]` is either NULL, and
 /// receives a new tensor the caller frees with `ronn_tensor_free`, or a tensor
 /// from `ronn_tensor_new` with the output's exact dtype and shape, written in
-/// place. `run_options` is reserved and must be NULL.
+/// place. `run_options` may be NULL (defaults) or attach a profiler to this run.
 ///
 /// Thread-safe: many threads may run one session at once. Inputs are only
 /// read; their memory must stay unchanged during the call. On failure no
-/// output slot is written (preallocated outputs may hold partial data only if
-/// a later copy failed, which a dtype/shape check before any copy rules out).
+/// output slot is written (preallocated outputs are checked for dtype and shape
+/// before any is written).
 #[no_mangle]
 pub extern "C" fn ronn_session_run(
     session: *const ronn_session,
@@ -316,67 +391,26 @@ pub extern "C" fn ronn_session_run(
 ) -> ronn_status {
     boundary("ronn_session_run", || {
         let s = handle::get::<SessionObj, _>(session, "session")?;
-        if !run_options.is_null() {
-            return Err(CError::arg("run_options is reserved and must be NULL"));
-        }
-        let in_names = names(in_names, n_in, "in_names")?;
-        if n_in > 0 && inputs.is_null() {
-            return Err(CError::null("inputs"));
-        }
-        let out_names = names(out_names, n_out, "out_names")?;
+        let run_opts = run_options_arg(run_options)?;
+        let feeds = feeds_arg(in_names, inputs, n_in)?;
+        let out_names = s.output_names_arg(out_names, n_out, false)?;
         if n_out > 0 && outputs.is_null() {
             return Err(CError::null("outputs"));
-        }
-        let in_handles: &[*const ronn_tensor] =
-            // SAFETY: non-NULL when n_in > 0; the caller promises n_in readable handles.
-            if n_in == 0 { &[] } else { unsafe { std::slice::from_raw_parts(inputs, n_in) } };
-        let mut feeds = Vec::with_capacity(n_in);
-        for (i, (&name, &h)) in in_names.iter().zip(in_handles).enumerate() {
-            let t = handle::get::<TensorObj, _>(h, &format!("inputs[{i}]"))?;
-            feeds.push((name, Value::Tensor(t.view()?)));
         }
         // SAFETY: non-NULL when n_out > 0; the caller promises n_out read/write slots.
         let slots: &mut [*mut ronn_tensor] =
             if n_out == 0 { &mut [] } else { unsafe { std::slice::from_raw_parts_mut(outputs, n_out) } };
-        // Check the preallocated outputs and names before running.
+        // Check the preallocated outputs before running.
         let mut pre: Vec<Option<Arc<TensorObj>>> = Vec::with_capacity(n_out);
-        for (i, (&name, &slot)) in out_names.iter().zip(slots.iter()).enumerate() {
-            if !s.outputs.iter().any(|o| o.name.to_bytes() == name.as_bytes()) {
-                let known: Vec<_> = s.outputs.iter().map(|o| o.name.to_string_lossy().into_owned()).collect();
-                return Err(CError::new(
-                    ronn_status::RONN_STATUS_NOT_FOUND,
-                    format!("the model has no output named '{name}'; its outputs are {known:?}"),
-                ));
-            }
+        for (i, &slot) in slots.iter().enumerate() {
             pre.push(if slot.is_null() {
                 None
             } else {
                 Some(handle::get::<TensorObj, _>(slot, &format!("outputs[{i}]"))?)
             });
         }
-        let result = s.session.run(feeds)?;
-        // Take the outputs by value (no copy); a name asked twice gets a cheap clone.
-        let mut values: Vec<(String, Option<Value>)> = result.into_iter().map(|(k, v)| (k, Some(v))).collect();
-        let mut got: Vec<ronn::Tensor> = Vec::with_capacity(n_out);
-        for &name in &out_names {
-            let slot = values.iter_mut().find(|(k, _)| k == name).ok_or_else(|| {
-                CError::new(ronn_status::RONN_STATUS_NOT_FOUND, format!("the run returned no output '{name}'"))
-            })?;
-            let t = match slot.1.take() {
-                Some(Value::Tensor(t)) => t,
-                Some(_) => {
-                    return Err(CError::new(
-                        ronn_status::RONN_STATUS_TYPE_MISMATCH,
-                        format!("output '{name}' is not a tensor (sequences and optionals are not in the C API yet)"),
-                    ))
-                }
-                None => match got.iter().zip(&out_names).find(|(_, n)| **n == name) {
-                    Some((t, _)) => t.clone(),
-                    None => return Err(CError::new(ronn_status::RONN_STATUS_INTERNAL, "output taken twice")),
-                },
-            };
-            got.push(t);
-        }
+        let result = s.session.run_with_options(feeds, &run_opts)?;
+        let got = select_outputs(result, &out_names)?;
         for (p, t) in pre.iter().zip(&got) {
             if let Some(p) = p {
                 let d = p.read();

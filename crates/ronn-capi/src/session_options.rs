@@ -4,6 +4,7 @@
 use crate::error::{boundary, ronn_status, CError, CResult};
 use crate::handle::{self, Kind, Object};
 use crate::memory_pool::{ronn_memory_pool, Pool};
+use crate::profiler::{ronn_profiler, ProfilerObj};
 use crate::tensor::cstr_arg;
 use ronn::{MemoryPoolOption, OptimizationLevel, ProviderType, SessionOptions};
 use std::ffi::c_char;
@@ -127,6 +128,29 @@ pub extern "C" fn ronn_session_options_set_memory_pool(
         let p = handle::get::<Pool, _>(pool, "pool")?;
         o.with(|s| {
             s.memory_pool = MemoryPoolOption::Shared(p.0.clone());
+            Ok(())
+        })
+    })
+}
+
+/// Times every run of sessions built with these options into `profiler`
+/// (NULL detaches it). The options and the sessions keep the profiler alive.
+///
+/// One thread at a time per options handle.
+#[no_mangle]
+pub extern "C" fn ronn_session_options_set_profiler(
+    opts: *mut ronn_session_options,
+    profiler: *const ronn_profiler,
+) -> ronn_status {
+    boundary("ronn_session_options_set_profiler", || {
+        let o = handle::get::<Options, _>(opts, "opts")?;
+        let p = if profiler.is_null() {
+            None
+        } else {
+            Some(handle::get::<ProfilerObj, _>(profiler, "profiler")?.0.clone())
+        };
+        o.with(|s| {
+            s.profiler = p;
             Ok(())
         })
     })

@@ -11,7 +11,7 @@ pub const RONN_VERSION_MINOR: u32 = 1;
 pub const RONN_VERSION_PATCH: u32 = 0;
 /// Version of the C ABI described by this header; raised on every ABI change.
 /// Until 1.0 the ABI may change between minor versions.
-pub const RONN_API_VERSION: u32 = 1;
+pub const RONN_API_VERSION: u32 = 2;
 
 static VERSION: &[u8] = concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes();
 
