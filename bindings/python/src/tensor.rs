@@ -2,8 +2,9 @@
 //! C-contiguous, aligned, native-endian and of a RONN dtype is wrapped in place
 //! (`ronn_tensor_new_borrowed`; the tensor holds a reference to the array until
 //! RONN lets go, even when an output aliases it); anything else is first made so
-//! by numpy (one copy). An output becomes a numpy array over the RONN tensor's
-//! memory whose base object owns the tensor, so the tensor is freed with the array.
+//! by numpy (one copy); a list or scalar becomes an array of the declared type.
+//! An output becomes a numpy array over the RONN tensor's memory whose base
+//! object owns the tensor, so the tensor is freed with the array.
 use std::ffi::c_void;
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -61,7 +62,15 @@ pub fn wrap_input(py: Python<'_>, value: &Bound<'_, PyAny>, declared: u32) -> Py
     let np = py.import("numpy")?;
     let mut arr = match value.cast::<PyUntypedArray>() {
         Ok(a) => a.clone(),
-        Err(_) => np.call_method1("asarray", (value,))?.cast_into::<PyUntypedArray>()?,
+        // A list or scalar becomes an array of the declared type (an ndarray of
+        // the wrong type is an error instead, as in onnxruntime).
+        Err(_) => {
+            let want = match declared {
+                sys::RONN_DTYPE_BFLOAT16 | sys::RONN_DTYPE_STRING => None,
+                d => dtype::numpy_name(d),
+            };
+            np.call_method1("asarray", (value, want))?.cast_into::<PyUntypedArray>()?
+        }
     };
     let descr = arr.dtype();
     let Some(rdt) = dtype::from_numpy(&descr, declared) else {
