@@ -92,8 +92,7 @@ impl Failure {
     /// Converts into the matching Python exception.
     pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
         let cls = class_of(py, self.status);
-        let msg = format!("[{}] {}", status_name(self.status), self.message);
-        match cls.call1((msg.clone(),)) {
+        match cls.call1((self.message,)) {
             Ok(v) => {
                 // Instance attributes as well, so an unknown status keeps its number.
                 let _ = v.setattr("code", status_name(self.status));

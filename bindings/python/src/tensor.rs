@@ -59,7 +59,6 @@ unsafe extern "C" fn release_array(user_data: *mut c_void, _data: *mut c_void) {
 /// Wraps one input (any array-like) as a tensor; `declared` is the model's dtype
 /// for it (`RONN_DTYPE_UNDEFINED` when unknown).
 pub fn wrap_input(py: Python<'_>, value: &Bound<'_, PyAny>, declared: u32) -> PyResult<OwnedTensor> {
-    let np = py.import("numpy")?;
     let mut arr = match value.cast::<PyUntypedArray>() {
         Ok(a) => a.clone(),
         // A list or scalar becomes an array of the declared type (an ndarray of
@@ -69,7 +68,7 @@ pub fn wrap_input(py: Python<'_>, value: &Bound<'_, PyAny>, declared: u32) -> Py
                 sys::RONN_DTYPE_BFLOAT16 | sys::RONN_DTYPE_STRING => None,
                 d => dtype::numpy_name(d),
             };
-            np.call_method1("asarray", (value, want))?.cast_into::<PyUntypedArray>()?
+            py.import("numpy")?.call_method1("asarray", (value, want))?.cast_into::<PyUntypedArray>()?
         }
     };
     let descr = arr.dtype();
@@ -84,7 +83,7 @@ pub fn wrap_input(py: Python<'_>, value: &Bound<'_, PyAny>, declared: u32) -> Py
     };
     if !arr.is_c_contiguous() || !aligned || descr.is_native_byteorder() == Some(false) {
         let native = descr.call_method1("newbyteorder", ("=",))?;
-        arr = np.call_method1("ascontiguousarray", (&arr, native))?.cast_into::<PyUntypedArray>()?;
+        arr = py.import("numpy")?.call_method1("ascontiguousarray", (&arr, native))?.cast_into::<PyUntypedArray>()?;
     }
     let shape: Vec<i64> = arr.shape().iter().map(|&d| d as i64).collect();
     let byte_len = arr.len() * arr.dtype().itemsize();

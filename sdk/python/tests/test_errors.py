@@ -33,9 +33,10 @@ def test_hierarchy_and_codes() -> None:
 
 
 def test_missing_input(sess) -> None:
-    with pytest.raises(ronn.RonnError) as e:
+    with pytest.raises(ronn.InvalidArgument) as e:
         sess.run({"a": A})
-    assert "b" in str(e.value) and e.value.code in ("NOT_FOUND", "INVALID_ARGUMENT")
+    assert "'b'" in str(e.value) and "missing" in str(e.value)
+    assert e.value.code == "INVALID_ARGUMENT" and e.value.status == 1
 
 
 def test_unknown_input_name(sess) -> None:

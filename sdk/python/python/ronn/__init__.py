@@ -18,6 +18,8 @@ This module is the pure-Python layer; ``ronn._ronn`` is the native module.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -217,7 +219,7 @@ def _level_number(level: Union[int, str, OptimizationLevel, "GraphOptimizationLe
         if s.lower() in OptimizationLevel._NAMES:
             return OptimizationLevel._NAMES.index(s.lower())
     raise InvalidArgument(
-        f"[INVALID_ARGUMENT] unknown optimization level {level!r}; "
+        f"unknown optimization level {level!r}; "
         'use "O0", "O1", "O2", "O3" or OptimizationLevel.none()/basic()/default()/aggressive()'
     )
 
@@ -228,7 +230,7 @@ def _provider_name(provider: Union[str, ProviderType]) -> str:
         return provider.name
     if isinstance(provider, str):
         return _ORT_PROVIDERS.get(provider, provider.strip().lower())
-    raise InvalidArgument(f"[INVALID_ARGUMENT] a provider is a str or ProviderType, not {type(provider).__name__}")
+    raise InvalidArgument(f"a provider is a str or ProviderType, not {type(provider).__name__}")
 
 
 #: onnxruntime's provider names and the RONN provider that serves them.
@@ -249,7 +251,7 @@ def _model_source(model: PathOrBytes) -> Union[str, bytes]:
     if isinstance(model, (str, os.PathLike)):
         return os.fspath(model)
     raise InvalidArgument(
-        f"[INVALID_ARGUMENT] a model is a path or bytes, not {type(model).__name__}"
+        f"a model is a path or bytes, not {type(model).__name__}"
     )
 
 
@@ -263,7 +265,7 @@ def _native_session(
 ) -> "_ronn.Session":
     threads = 0 if num_threads is None else int(num_threads)
     if threads < 0:
-        raise InvalidArgument(f"[INVALID_ARGUMENT] num_threads must be >= 0, not {threads}")
+        raise InvalidArgument(f"num_threads must be >= 0, not {threads}")
     return _ronn.Session(
         model,
         _level_number(optimization_level),
@@ -280,21 +282,35 @@ class Session:
     ``run`` may be called from many threads at once.
     """
 
-    __slots__ = ("_native", "_provider", "_level")
+    __slots__ = ("_native", "_provider", "_level", "_out_names")
 
     def __init__(self, native: "_ronn.Session", provider: str, level: int) -> None:
         self._native = native
         self._provider = provider
         self._level = level
+        self._out_names = [o.name for o in native.outputs()]
 
     def run(
         self, inputs: Mapping[str, Any], outputs: Optional[Sequence[str]] = None
     ) -> Dict[str, np.ndarray]:
         """Runs the model: ``{"input": array}`` in, ``{"output": array}`` out
         (only the outputs named in ``outputs`` when given)."""
-        names = list(outputs) if outputs else [o.name for o in self._native.outputs()]
+        names = list(outputs) if outputs else self._out_names
         arrays = self._native.run(_feeds(inputs), names)
         return dict(zip(names, arrays))
+
+    async def run_async(
+        self, inputs: Mapping[str, Any], outputs: Optional[Sequence[str]] = None
+    ) -> Dict[str, np.ndarray]:
+        """``await session.run_async({...})``: ``run`` without blocking the event loop.
+
+        Interim: the run goes to the loop's default executor (the GIL is released
+        while RONN computes, so the loop keeps going). When the C API's
+        ``ronn_session_run_async`` lands, the same call computes on RONN's threads
+        and completes through ``call_soon_threadsafe`` instead.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, functools.partial(self.run, inputs, outputs))
 
     def inputs(self) -> List[ValueInfo]:
         """The model's inputs: ``.name``, ``.dtype``, ``.shape``, ``.type``."""
@@ -332,7 +348,7 @@ class Session:
 def _feeds(inputs: Mapping[str, Any]) -> Dict[str, Any]:
     if not isinstance(inputs, Mapping):
         raise InvalidArgument(
-            f"[INVALID_ARGUMENT] inputs are a mapping of name to array, not {type(inputs).__name__}"
+            f"inputs are a mapping of name to array, not {type(inputs).__name__}"
         )
     return inputs if isinstance(inputs, dict) else dict(inputs)
 
@@ -546,7 +562,7 @@ class InferenceSession:
             self._provider = name
             break
         else:  # pragma: no cover - the loop either breaks or raises
-            raise last if last else InvalidArgument("[INVALID_ARGUMENT] no provider given")
+            raise last if last else InvalidArgument("no provider given")
         self._inputs_meta = self._sess.inputs()
         self._outputs_meta = self._sess.outputs()
 
