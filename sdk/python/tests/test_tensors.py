@@ -107,3 +107,20 @@ def test_no_handle_leaks(add_model) -> None:
     del s, outs
     gc.collect()
     assert ronn._ronn.live_handle_count() == before
+
+
+def test_inputs_are_released_after_runs(add_model) -> None:
+    s = ronn.Model.from_bytes(add_model).create_session()
+    import sys
+
+    a = np.ones((2, 16), np.float32)
+    before = sys.getrefcount(a)
+    for _ in range(3):
+        out = s.run({"a": a, "b": a})
+        with pytest.raises(ronn.ShapeMismatch):
+            s.run({"a": a, "b": np.ones((2, 3), np.float32)})
+        with pytest.raises(ronn.NotFound):
+            s.run({"a": a, "b": a, "c": a})
+    del out
+    gc.collect()
+    assert sys.getrefcount(a) == before
