@@ -10,7 +10,17 @@ import ronn
 
 
 def test_version_matches_library() -> None:
-    assert ronn.__version__ == ronn.version() == ronn._ronn.version() == "0.1.0"
+    # The wheel's version (pyproject.toml), the library's (ronn_version()) and the
+    # workspace's (Cargo.toml) must agree.
+    import re
+    from importlib.metadata import version
+
+    from conftest import REPO
+
+    cargo = (REPO / "Cargo.toml").read_text()
+    m = re.search(r'\[workspace\.package\][^\[]*?version = "([^"]+)"', cargo)
+    assert m is not None
+    assert ronn.__version__ == ronn.version() == ronn._ronn.version() == version("ronn") == m.group(1)
     assert ronn._ronn.api_version() >= ronn._ronn.API_VERSION
 
 
