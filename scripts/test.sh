@@ -12,6 +12,7 @@
 #   9. ronn-sys against the header (ctest2)                      ronn-sys/systest
 #  10. CMake: libronn through cargo (release, same target/), C and C++ tests under
 #      ASan, examples, bit-exact C-vs-Rust on the light models, install test
+#  11. the Python SDK: abi3 wheel, pip install, pytest, stubtest, examples  scripts/test-python-sdk.sh
 # One cargo target dir (target/) serves every step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,5 +63,8 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build
 ctest --test-dir build --output-on-failure
 
+step "Python SDK (wheel, pytest, stubs, examples)"
+bash scripts/test-python-sdk.sh
+
 echo
-echo "steps: 10 passed, 0 failed"
+echo "steps: 11 passed, 0 failed"
