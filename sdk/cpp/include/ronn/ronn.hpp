@@ -2,6 +2,8 @@
 // Move-only RAII classes own one C handle each (freed with its _free in a noexcept
 // destructor); failures throw ronn::Error carrying the status and message. Tensors
 // wrap caller memory without copies through ronn::View (a span-like pointer + size).
+// Async runs and batch queues answer through std::future; the C callbacks behind
+// them catch everything, so no exception ever crosses into C.
 #ifndef RONN_HPP
 #define RONN_HPP
 
@@ -9,6 +11,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <future>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -60,6 +65,21 @@ template <typename T, void (*Free)(T *)> class Handle {
     T *h_ = nullptr;
 };
 } // namespace detail
+
+/// A process-level environment sessions are created in (optional: sessions
+/// made without one use the default env).
+class Env {
+  public:
+    Env() {
+        ronn_env *e = nullptr;
+        detail::check(ronn_env_new(&e));
+        h_ = decltype(h_)(e);
+    }
+    const ronn_env *get() const noexcept { return h_.get(); }
+
+  private:
+    detail::Handle<ronn_env, ronn_env_free> h_;
+};
 
 /// Refuses a library older than this header.
 inline void check_version() {
@@ -177,6 +197,166 @@ class MemoryPool {
     detail::Handle<ronn_memory_pool, ronn_memory_pool_free> h_;
 };
 
+/// Per-node timings of the sessions or runs it is attached to, exported as
+/// Chrome trace JSON (Perfetto, chrome://tracing) or a per-op-type report.
+class Profiler {
+  public:
+    /// The development preset: active, every category, up to a million events.
+    Profiler() : Profiler(nullptr) {}
+    explicit Profiler(const ronn_profiler_config &cfg) : Profiler(&cfg) {}
+    void start() { detail::check(ronn_profiler_start(h_.get())); }
+    void stop() { detail::check(ronn_profiler_stop(h_.get())); }
+    void clear() { detail::check(ronn_profiler_clear(h_.get())); }
+    std::size_t event_count() const {
+        std::size_t n = 0;
+        detail::check(ronn_profiler_counts(h_.get(), &n, nullptr));
+        return n;
+    }
+    uint64_t dropped_events() const {
+        uint64_t n = 0;
+        detail::check(ronn_profiler_counts(h_.get(), nullptr, &n));
+        return n;
+    }
+    std::string chrome_trace() const { return take(ronn_profiler_export_chrome_trace); }
+    std::string report_json() const { return take(ronn_profiler_export_report); }
+    void write_chrome_trace(const std::string &path) const {
+        detail::check(ronn_profiler_write_chrome_trace(h_.get(), path.c_str()));
+    }
+    const ronn_profiler *get() const noexcept { return h_.get(); }
+
+  private:
+    explicit Profiler(const ronn_profiler_config *cfg) {
+        ronn_profiler *p = nullptr;
+        detail::check(ronn_profiler_new(cfg, &p));
+        h_ = decltype(h_)(p);
+    }
+    std::string take(ronn_status (*exporter)(const ronn_profiler *, ronn_buffer *)) const {
+        ronn_buffer b{nullptr, 0};
+        detail::check(exporter(h_.get(), &b));
+        std::string out;
+        try {
+            out.assign(reinterpret_cast<const char *>(b.data), b.len);
+        } catch (...) {
+            ronn_buffer_free(&b);
+            throw;
+        }
+        ronn_buffer_free(&b);
+        return out;
+    }
+    detail::Handle<ronn_profiler, ronn_profiler_free> h_;
+};
+
+/// Settings of single runs (a profiler for just those runs).
+class RunOptions {
+  public:
+    RunOptions() {
+        ronn_run_options *o = nullptr;
+        detail::check(ronn_run_options_new(&o));
+        h_ = decltype(h_)(o);
+    }
+    RunOptions &profiler(const Profiler &p) {
+        detail::check(ronn_run_options_set_profiler(h_.get(), p.get()));
+        return *this;
+    }
+    const ronn_run_options *get() const noexcept { return h_.get(); }
+
+  private:
+    detail::Handle<ronn_run_options, ronn_run_options_free> h_;
+};
+
+/// An async run or batched request in flight: wait for it or cancel it. Its
+/// result comes through the std::future it was returned with.
+class Request {
+  public:
+    Request() noexcept = default;
+    explicit Request(ronn_request *r) noexcept : h_(r) {}
+    /// Asks the run to stop; its future then holds Error(RONN_STATUS_CANCELLED)
+    /// unless the results were already being delivered.
+    void cancel() { detail::check(ronn_request_cancel(h_.get())); }
+    /// Waits up to `timeout_ms` (negative: no limit) for the result to be
+    /// delivered; true when it was, false on timeout. The run's own error, if
+    /// any, is in the future, not thrown here.
+    bool wait(int64_t timeout_ms = -1) const {
+        ronn_status s = ronn_request_wait(h_.get(), timeout_ms);
+        if (s == RONN_STATUS_TIMEOUT) return false;
+        if (s == RONN_STATUS_NULL_POINTER || s == RONN_STATUS_INVALID_HANDLE || s == RONN_STATUS_INVALID_ARGUMENT)
+            detail::check(s);
+        return true;
+    }
+    ronn_request *get() const noexcept { return h_.get(); }
+
+  private:
+    detail::Handle<ronn_request, ronn_request_free> h_;
+};
+
+/// A result to come and the request that brings it.
+struct AsyncRun {
+    std::future<std::vector<Tensor>> result;
+    Request request;
+};
+
+namespace detail {
+/// The promise behind a std::future returned by run_async or BatchQueue::submit.
+using OutputsPromise = std::promise<std::vector<Tensor>>;
+
+/// The C completion callback: fulfils the promise. Catches everything (no
+/// exception may cross into C) and takes ownership of the output tensors.
+inline void fulfil(void *user_data, ronn_status status, const char *message, ronn_tensor *const *outputs,
+                   std::size_t n) noexcept {
+    std::unique_ptr<OutputsPromise> promise(static_cast<OutputsPromise *>(user_data));
+    std::vector<Tensor> owned;
+    try {
+        owned.reserve(n);
+        for (std::size_t i = 0; i < n; i++) owned.emplace_back(outputs[i]);
+    } catch (...) {
+        // Out of memory: free what was not wrapped, report the failure.
+        for (std::size_t i = owned.size(); i < n; i++) ronn_tensor_free(outputs[i]);
+        try {
+            promise->set_exception(std::current_exception());
+        } catch (...) {
+        }
+        return;
+    }
+    try {
+        if (status == RONN_STATUS_OK)
+            promise->set_value(std::move(owned));
+        else
+            promise->set_exception(std::make_exception_ptr(Error(status, message ? message : "")));
+    } catch (...) {
+        // set_value/set_exception only throw for a promise already satisfied: nothing to do.
+    }
+}
+
+/// Names and handles of a run's inputs and wanted outputs, as C arrays.
+struct RunArgs {
+    std::vector<const char *> in_names, out_names;
+    std::vector<const ronn_tensor *> ins;
+    RunArgs(const std::vector<std::pair<std::string, const Tensor *>> &inputs,
+            const std::vector<std::string> &output_names) {
+        for (const auto &i : inputs) {
+            in_names.push_back(i.first.c_str());
+            ins.push_back(i.second->get());
+        }
+        for (const auto &n : output_names) out_names.push_back(n.c_str());
+    }
+};
+
+/// Submits through `submit(args, completion, request)`; returns the future and request.
+template <typename Submit> AsyncRun submit_async(Submit submit) {
+    auto promise = std::make_unique<OutputsPromise>();
+    AsyncRun run{promise->get_future(), Request()};
+    ronn_completion done{};
+    done.struct_size = sizeof done;
+    done.callback = fulfil;
+    done.user_data = promise.get();
+    ronn_request *req = nullptr;
+    check(submit(&done, &req)); // on failure the callback never runs: the unique_ptr frees the promise
+    promise.release();          // the callback owns it now
+    run.request = Request(req);
+    return run;
+}
+} // namespace detail
+
 /// Session options (one thread at a time).
 class SessionOptions {
   public:
@@ -201,6 +381,11 @@ class SessionOptions {
         detail::check(ronn_session_options_set_memory_pool(h_.get(), pool.get()));
         return *this;
     }
+    /// Times every run of sessions made with these options into `p`.
+    SessionOptions &profiler(const Profiler &p) {
+        detail::check(ronn_session_options_set_profiler(h_.get(), p.get()));
+        return *this;
+    }
     SessionOptions &set(const std::string &key, const std::string &value) {
         detail::check(ronn_session_options_set(h_.get(), key.c_str(), value.c_str()));
         return *this;
@@ -223,10 +408,15 @@ struct ValueInfo {
 /// A model ready to run; run() may be called from many threads at once.
 class Session {
   public:
-    explicit Session(const std::string &model_path, const SessionOptions *opts = nullptr) {
+    explicit Session(const std::string &model_path, const SessionOptions *opts = nullptr)
+        : Session(nullptr, model_path, opts) {}
+    Session(const Env &env, const std::string &model_path, const SessionOptions *opts = nullptr)
+        : Session(&env, model_path, opts) {}
+    /// From the bytes of an ONNX model in memory (read during the call only).
+    static Session from_memory(View<uint8_t> model, const SessionOptions *opts = nullptr) {
         ronn_session *s = nullptr;
-        detail::check(ronn_session_new(nullptr, model_path.c_str(), opts ? opts->get() : nullptr, &s));
-        h_ = decltype(h_)(s);
+        detail::check(ronn_session_new_from_memory(nullptr, model.data, model.size, opts ? opts->get() : nullptr, &s));
+        return Session(s);
     }
     std::vector<ValueInfo> inputs() const { return infos(false); }
     std::vector<ValueInfo> outputs() const { return infos(true); }
@@ -241,21 +431,40 @@ class Session {
         std::vector<Tensor> none;
         return run_into(inputs, output_names, none);
     }
+    /// As run(), with per-run options (a profiler for this run).
+    std::vector<Tensor> run(const std::vector<std::pair<std::string, const Tensor *>> &inputs,
+                            const std::vector<std::string> &output_names, const RunOptions &options) const {
+        std::vector<Tensor> none;
+        return run_into(inputs, output_names, none, &options);
+    }
+    /// Starts a run on RONN's threads; the future holds the outputs named in
+    /// `output_names` (empty: all, in the model's order) or an Error. Input
+    /// tensors may be destroyed at once; memory they view must stay valid until
+    /// the future is ready.
+    std::future<std::vector<Tensor>> run_async(const std::vector<std::pair<std::string, const Tensor *>> &inputs,
+                                               const std::vector<std::string> &output_names = {}) const {
+        return start_async(inputs, output_names).result;
+    }
+    /// As run_async(), also giving the request (to cancel or wait with a timeout).
+    AsyncRun start_async(const std::vector<std::pair<std::string, const Tensor *>> &inputs,
+                         const std::vector<std::string> &output_names = {},
+                         const RunOptions *options = nullptr) const {
+        detail::RunArgs a(inputs, output_names);
+        return detail::submit_async([&](const ronn_completion *done, ronn_request **req) {
+            return ronn_session_run_async(h_.get(), options ? options->get() : nullptr, a.in_names.data(),
+                                          a.ins.data(), a.ins.size(), a.out_names.data(), a.out_names.size(),
+                                          done, req);
+        });
+    }
     /// As run(); `preallocated[i]`, when non-empty, receives output i in place.
     std::vector<Tensor> run_into(const std::vector<std::pair<std::string, const Tensor *>> &inputs,
                                  const std::vector<std::string> &output_names,
-                                 std::vector<Tensor> &preallocated) const {
-        std::vector<const char *> in_names, out_names;
-        std::vector<const ronn_tensor *> ins;
-        for (const auto &i : inputs) {
-            in_names.push_back(i.first.c_str());
-            ins.push_back(i.second->get());
-        }
-        for (const auto &n : output_names) out_names.push_back(n.c_str());
+                                 std::vector<Tensor> &preallocated, const RunOptions *options = nullptr) const {
+        detail::RunArgs a(inputs, output_names);
         std::vector<ronn_tensor *> outs(output_names.size(), nullptr);
         for (std::size_t i = 0; i < preallocated.size() && i < outs.size(); i++) outs[i] = preallocated[i].get();
-        detail::check(ronn_session_run(h_.get(), nullptr, in_names.data(), ins.data(), ins.size(), out_names.data(),
-                                       outs.data(), outs.size()));
+        detail::check(ronn_session_run(h_.get(), options ? options->get() : nullptr, a.in_names.data(), a.ins.data(),
+                                       a.ins.size(), a.out_names.data(), outs.data(), outs.size()));
         std::vector<Tensor> result;
         for (std::size_t i = 0; i < outs.size(); i++) {
             bool pre = i < preallocated.size() && preallocated[i];
@@ -266,6 +475,13 @@ class Session {
     const ronn_session *get() const noexcept { return h_.get(); }
 
   private:
+    explicit Session(ronn_session *s) noexcept : h_(s) {}
+    Session(const Env *env, const std::string &model_path, const SessionOptions *opts) {
+        ronn_session *s = nullptr;
+        detail::check(
+            ronn_session_new(env ? env->get() : nullptr, model_path.c_str(), opts ? opts->get() : nullptr, &s));
+        h_ = decltype(h_)(s);
+    }
     std::vector<ValueInfo> infos(bool outputs) const {
         std::size_t n = 0;
         detail::check(outputs ? ronn_session_output_count(h_.get(), &n) : ronn_session_input_count(h_.get(), &n));
@@ -284,6 +500,51 @@ class Session {
         return v;
     }
     detail::Handle<ronn_session, ronn_session_free> h_;
+};
+
+/// Many small requests to one session, run as few big batches along the
+/// model's symbolic first dim. submit() never blocks: a full queue throws
+/// Error(RONN_STATUS_QUEUE_FULL) at once. Destroying it drains the queue.
+class BatchQueue {
+  public:
+    /// Defaults: dynamic, 32 rows, 5 ms, 1024 pending.
+    explicit BatchQueue(const Session &session) : BatchQueue(session, nullptr) {}
+    BatchQueue(const Session &session, const ronn_batch_config &cfg) : BatchQueue(session, &cfg) {}
+    /// The default config, to adjust before constructing.
+    static ronn_batch_config default_config() {
+        ronn_batch_config c{};
+        detail::check(ronn_batch_config_default(&c));
+        return c;
+    }
+    /// Queues one request (its inputs' first dim is its rows); the future
+    /// holds exactly its rows of the outputs (empty `output_names`: all).
+    std::future<std::vector<Tensor>> submit(const std::vector<std::pair<std::string, const Tensor *>> &inputs,
+                                            const std::vector<std::string> &output_names = {}) const {
+        detail::RunArgs a(inputs, output_names);
+        return detail::submit_async([&](const ronn_completion *done, ronn_request **req) {
+                   return ronn_batch_queue_submit(h_.get(), a.in_names.data(), a.ins.data(), a.ins.size(),
+                                                  a.out_names.data(), a.out_names.size(), done, req);
+               })
+            .result;
+    }
+    void flush() { detail::check(ronn_batch_queue_flush(h_.get())); }
+    /// Stops taking requests; drain runs the waiting ones, otherwise they are cancelled.
+    void close(bool drain = true) { detail::check(ronn_batch_queue_close(h_.get(), drain ? 1u : 0u)); }
+    ronn_batch_stats stats() const {
+        ronn_batch_stats s{};
+        s.struct_size = sizeof s;
+        detail::check(ronn_batch_queue_stats(h_.get(), &s));
+        return s;
+    }
+    const ronn_batch_queue *get() const noexcept { return h_.get(); }
+
+  private:
+    BatchQueue(const Session &session, const ronn_batch_config *cfg) {
+        ronn_batch_queue *q = nullptr;
+        detail::check(ronn_batch_queue_new(session.get(), cfg, &q));
+        h_ = decltype(h_)(q);
+    }
+    detail::Handle<ronn_batch_queue, ronn_batch_queue_free> h_;
 };
 
 } // namespace ronn
