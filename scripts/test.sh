@@ -62,6 +62,8 @@ fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build
 ctest --test-dir build --output-on-failure
+# The README's C and C++ quickstarts, compiled and run as written.
+$PY scripts/check-readme-snippets.py
 
 step "Python SDK (wheel, pytest, stubs, examples)"
 bash scripts/test-python-sdk.sh
