@@ -64,6 +64,9 @@ cmake --build build
 ctest --test-dir build --output-on-failure
 # The README's C and C++ quickstarts, compiled and run as written.
 $PY scripts/check-readme-snippets.py
+# ronn-sys with feature `system`: linked against the libronn.so CMake just built.
+RONN_LIB_DIR="$PWD/target/release" LD_LIBRARY_PATH="$PWD/target/release" \
+    cargo test --quiet -p ronn-sys --no-default-features --features system --test link
 
 step "Python SDK (wheel, pytest, stubs, examples)"
 bash scripts/test-python-sdk.sh
