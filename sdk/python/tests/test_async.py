@@ -203,3 +203,27 @@ def test_result_after_the_loop_closed_is_dropped(add_model) -> None:
     loop.close()
     assert req.wait(10.0)
     s.run({"a": a, "b": a})
+
+
+def test_ort_run_async_callback(digits_path, digits_inputs) -> None:
+    """onnxruntime's run_async(output_names, feeds, callback, user_data)."""
+    sess = ronn.InferenceSession(str(digits_path))
+    ref = sess.run(["label"], {"pixels": digits_inputs})
+    got: list = []
+    done = threading.Event()
+
+    def callback(outputs, user_data, err) -> None:
+        got.append((outputs, user_data, err, threading.current_thread() is threading.main_thread()))
+        done.set()
+
+    sess.run_async(["label"], {"pixels": digits_inputs}, callback, "tag")
+    assert done.wait(30)
+    outputs, user_data, err, on_main = got[0]
+    assert err == "" and user_data == "tag" and not on_main
+    np.testing.assert_array_equal(outputs[0], ref[0])
+
+    done.clear()
+    sess.run_async(None, {"pixels": digits_inputs[:, :10]}, callback, 7)
+    assert done.wait(30)
+    outputs, user_data, err, _ = got[1]
+    assert outputs is None and user_data == 7 and err
