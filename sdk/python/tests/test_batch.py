@@ -153,3 +153,33 @@ def test_process_under_asyncio(digits) -> None:
             np.testing.assert_array_equal(o["label"], ref["label"][i:i + 1])
 
     asyncio.run(main())
+
+
+def test_no_handles_leak(digits_path, digits_inputs) -> None:
+    """Sessions, queues, requests, profilers and run options are all freed."""
+    import gc
+
+    gc.collect()
+    before = ronn._ronn.live_handle_count()
+
+    def work() -> None:
+        p = ronn.Profiler()
+        s = ronn.Model.load(digits_path).create_session(profiler=p)
+        opts = ronn.RunOptions(profiler=ronn.Profiler())
+        s.run({"pixels": digits_inputs}, run_options=opts)
+
+        async def main() -> None:
+            await asyncio.gather(*(s.run_async({"pixels": digits_inputs}) for _ in range(10)))
+
+        asyncio.run(main())
+        with ronn.BatchProcessor(s) as b:
+            futs = [b.submit({"pixels": digits_inputs[i:i + 1]}) for i in range(8)]
+            for f in futs:
+                f.result(timeout=30)
+        b2 = ronn.BatchProcessor(s, strategy="static", max_batch_size=100)
+        b2.submit({"pixels": digits_inputs[:1]})
+        del b2  # freed with a request waiting: it drains
+
+    work()
+    gc.collect()
+    assert ronn._ronn.live_handle_count() == before
