@@ -4,7 +4,6 @@
 //! callback (`asyncrun`), to an asyncio or a `concurrent.futures` future.
 //! Everything that may block (close, freeing a queue that drains) runs with the
 //! GIL released, since the completion callbacks need it.
-use std::ffi::c_char;
 use std::ptr;
 
 use pyo3::prelude::*;
@@ -116,7 +115,7 @@ impl BatchQueue {
                     ins.as_ptr(),
                     ts.as_ptr(),
                     ts.len(),
-                    outs.as_ptr() as *const *const c_char,
+                    outs.as_ptr(),
                     outs.len(),
                     done,
                     req,
