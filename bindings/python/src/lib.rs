@@ -5,8 +5,9 @@
 //! - `error`: the `RonnError` hierarchy, one class per `ronn_status`;
 //! - `dtype`: numpy <-> ONNX element types;
 //! - `tensor`: zero-copy inputs, outputs as arrays that own their tensor;
-//! - `run`: one run's steps (shared by the future async and batch paths);
-//! - `session`, `memory_pool`: the handles.
+//! - `run`: one run's steps (shared by the blocking, async and batch paths);
+//! - `asyncrun`: completion callbacks handed to asyncio / concurrent futures;
+//! - `session`, `memory_pool`, `batch`, `profiler`: the handles.
 #![warn(missing_docs)]
 
 use std::ffi::CStr;
@@ -14,9 +15,12 @@ use std::ffi::CStr;
 use pyo3::prelude::*;
 use ronn_sys as sys;
 
+mod asyncrun;
+mod batch;
 mod dtype;
 mod error;
 mod memory_pool;
+mod profiler;
 mod run;
 mod session;
 mod tensor;
@@ -82,5 +86,9 @@ fn _ronn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::ValueInfo>()?;
     m.add_class::<memory_pool::MemoryPool>()?;
     m.add_class::<tensor::TensorOwner>()?;
+    m.add_class::<asyncrun::Request>()?;
+    m.add_class::<batch::BatchQueue>()?;
+    m.add_class::<profiler::Profiler>()?;
+    m.add_class::<profiler::RunOptions>()?;
     Ok(())
 }

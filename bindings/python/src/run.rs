@@ -1,8 +1,8 @@
 //! One run split in the three steps every way of running shares: `new` wraps the
 //! feeds and names (GIL held), `execute` calls RONN (GIL released, any thread),
 //! and the caller turns the output tensors into arrays (GIL held). `run_async`
-//! and batch queues, once the C API has them, reuse `new` and the output step
-//! around `ronn_session_run_async` / `ronn_batch_queue_*`.
+//! and batch queues (`asyncrun`, `batch`) reuse `new` and hand the parts to
+//! `ronn_session_run_async` / `ronn_batch_queue_submit` instead of `execute`.
 use std::ffi::CString;
 use std::ptr;
 
@@ -53,19 +53,35 @@ impl PreparedRun {
         Ok(PreparedRun { in_names, inputs, out_names })
     }
 
+    /// The names of the outputs the run returns, in order.
+    pub fn output_names(&self) -> Vec<String> {
+        self.out_names.iter().map(|c| c.to_string_lossy().into_owned()).collect()
+    }
+
+    /// The parts: input names, input tensors, output names.
+    pub fn into_parts(self) -> (Vec<CString>, Vec<OwnedTensor>, Vec<CString>) {
+        (self.in_names, self.inputs, self.out_names)
+    }
+
     /// Runs the session; needs no GIL. Returns one new tensor per output name.
-    pub fn execute(&self, session: *const sys::ronn_session) -> Result<Vec<OwnedTensor>, Failure> {
+    /// `run_options` may be NULL.
+    pub fn execute(
+        &self,
+        session: *const sys::ronn_session,
+        run_options: *const sys::ronn_run_options,
+    ) -> Result<Vec<OwnedTensor>, Failure> {
         let in_names: Vec<_> = self.in_names.iter().map(|c| c.as_ptr()).collect();
         let inputs: Vec<_> = self.inputs.iter().map(|t| t.as_ptr() as *const sys::ronn_tensor).collect();
         let out_names: Vec<_> = self.out_names.iter().map(|c| c.as_ptr()).collect();
         let mut outs: Vec<*mut sys::ronn_tensor> = vec![ptr::null_mut(); out_names.len()];
         // SAFETY: `session` is live (the caller holds the Session); every array
         // holds `n` valid entries; the input tensors and names live in `self`
-        // for the whole call; NULL output slots receive new tensors.
+        // for the whole call; NULL output slots receive new tensors; `run_options`
+        // is NULL or live (the caller holds its owner).
         let status = unsafe {
             sys::ronn_session_run(
                 session,
-                ptr::null(),
+                run_options,
                 in_names.as_ptr(),
                 inputs.as_ptr(),
                 inputs.len(),

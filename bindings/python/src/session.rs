@@ -1,7 +1,8 @@
 //! `Session`: one `ronn_session` handle, created with the GIL released, run by
 //! many Python threads at once (the C session is thread-safe and this class is
 //! frozen, so no borrow flag serializes calls). The metadata of the inputs and
-//! outputs is copied once at creation.
+//! outputs is copied once at creation. `run` blocks with the GIL released;
+//! `run_async` submits through `ronn_session_run_async` (see `asyncrun`).
 use std::collections::HashMap;
 use std::ffi::{c_void, CStr, CString};
 use std::ptr;
@@ -13,9 +14,11 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use pyo3::IntoPyObjectExt;
 use ronn_sys as sys;
 
+use crate::asyncrun::{submit, Request, Target};
 use crate::dtype;
 use crate::error::{check, check_py, invalid_argument, Failure};
 use crate::memory_pool::{MemoryPool, PoolPtr};
+use crate::profiler::{Profiler, RunOptions};
 use crate::run::PreparedRun;
 use crate::SendPtr;
 
@@ -205,7 +208,8 @@ fn read_info(
 impl Session {
     /// Loads `model` (a path or the bytes of an ONNX model) with these options.
     #[new]
-    #[pyo3(signature = (model, optimization_level=2, provider="cpu", num_threads=0, memory_pool=None, config=None))]
+    #[pyo3(signature = (model, optimization_level=2, provider="cpu", num_threads=0, memory_pool=None, config=None, profiler=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         model: &Bound<'_, PyAny>,
@@ -214,6 +218,7 @@ impl Session {
         num_threads: usize,
         memory_pool: Option<PyRef<'_, MemoryPool>>,
         config: Option<HashMap<String, String>>,
+        profiler: Option<PyRef<'_, Profiler>>,
     ) -> PyResult<Session> {
         let mut o = ptr::null_mut();
         // SAFETY: valid out-pointer.
@@ -229,6 +234,10 @@ impl Session {
         if let Some(pool) = &memory_pool {
             // SAFETY: live options and pool handles; the options keep the pool alive.
             check_py(py, unsafe { sys::ronn_session_options_set_memory_pool(opts.0, pool.ptr.0) })?;
+        }
+        if let Some(p) = &profiler {
+            // SAFETY: live options and profiler handles; the options and the session keep it alive.
+            check_py(py, unsafe { sys::ronn_session_options_set_profiler(opts.0, p.ptr.0) })?;
         }
         let mut entries: Vec<(String, String)> = config.unwrap_or_default().into_iter().collect();
         entries.sort();
@@ -292,20 +301,22 @@ impl Session {
 
     /// Runs the model on `feeds` (name -> array-like) and returns the outputs named
     /// in `output_names` (all when None or empty), in that order, as numpy arrays.
-    /// The GIL is released while RONN computes.
-    #[pyo3(signature = (feeds, output_names=None))]
+    /// The GIL is released while RONN computes. `run_options` may attach a profiler.
+    #[pyo3(signature = (feeds, output_names=None, run_options=None))]
     fn run<'py>(
         &self,
         py: Python<'py>,
         feeds: &Bound<'py, PyDict>,
         output_names: Option<Vec<String>>,
+        run_options: Option<PyRef<'py, RunOptions>>,
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let prepared = PreparedRun::new(py, self, feeds, output_names)?;
         let session = SendPtr(self.ptr.0 as *const sys::ronn_session);
+        let opts = SendPtr(run_options.as_ref().map_or(ptr::null(), |o| o.ptr.0 as *const sys::ronn_run_options));
         let t0 = Instant::now();
         let result = py.detach(move || {
-            let session = session;
-            prepared.execute(session.0).map(|outs| (outs, prepared))
+            let (session, opts) = (session, opts);
+            prepared.execute(session.0, opts.0).map(|outs| (outs, prepared))
         });
         let secs = t0.elapsed().as_secs_f64();
         self.record(secs, result.is_ok());
@@ -313,6 +324,46 @@ impl Session {
         let arrays = outs.into_iter().map(|t| crate::tensor::output_array(py, t)).collect::<PyResult<Vec<_>>>();
         drop(prepared); // frees the input tensors with the GIL held
         arrays
+    }
+
+    /// Submits a run to RONN's threads and returns at once. `future` (asyncio's
+    /// when `event_loop` is given, else a `concurrent.futures.Future`) receives
+    /// `{name: array}` or the run's `RonnError`; the returned `Request` cancels
+    /// it. Name errors are raised here; shape and dtype errors reach the future.
+    #[pyo3(signature = (feeds, future, output_names=None, event_loop=None, run_options=None))]
+    fn run_async(
+        slf: &Bound<'_, Self>,
+        feeds: &Bound<'_, PyDict>,
+        future: Py<PyAny>,
+        output_names: Option<Vec<String>>,
+        event_loop: Option<Py<PyAny>>,
+        run_options: Option<PyRef<'_, RunOptions>>,
+    ) -> PyResult<Request> {
+        let py = slf.py();
+        let this = slf.get();
+        let prepared = PreparedRun::new(py, this, feeds, output_names)?;
+        let s = this.ptr.0 as *const sys::ronn_session;
+        let opts = run_options.as_ref().map_or(ptr::null(), |o| o.ptr.0 as *const sys::ronn_run_options);
+        let target = Target { event_loop, future };
+        let session = Some(slf.clone().unbind());
+        submit(py, prepared, feeds.clone().into_any().unbind(), target, session, |ins, ts, outs, done, req| {
+            // SAFETY: live session and options (borrowed for the call; runs copy the
+            // options); the arrays hold `len` valid entries for the call; `done`
+            // and `req` are valid.
+            unsafe {
+                sys::ronn_session_run_async(
+                    s,
+                    opts,
+                    ins.as_ptr(),
+                    ts.as_ptr(),
+                    ts.len(),
+                    outs.as_ptr(),
+                    outs.len(),
+                    done,
+                    req,
+                )
+            }
+        })
     }
 
     /// Run counters of this session: runs, failed_runs, total_ms, mean_ms,
@@ -345,7 +396,7 @@ impl Session {
 
 impl Session {
     /// Records one run's wall time (successful runs only count in the times).
-    fn record(&self, secs: f64, ok: bool) {
+    pub(crate) fn record(&self, secs: f64, ok: bool) {
         let mut s = self.stats.lock().unwrap_or_else(|e| e.into_inner());
         if !ok {
             s.failed += 1;

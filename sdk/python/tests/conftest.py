@@ -75,3 +75,32 @@ def light_models() -> List[Path]:
 
     d = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
     return sorted(d.glob("light_*.onnx"))
+
+
+def chain_model(nodes: int = 48, width: int = 384) -> bytes:
+    """x [N, width] through `nodes` MatMul+Relu pairs: a run slow enough (tens of
+    ms per node pair on one thread for a few hundred rows) to cancel midway and
+    to watch the event loop during."""
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(0)
+    inits, graph_nodes = [], []
+    prev = "x"
+    for i in range(nodes):
+        w = (rng.standard_normal((width, width)) / np.sqrt(width)).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, f"w{i}"))
+        graph_nodes.append(helper.make_node("MatMul", [prev, f"w{i}"], [f"m{i}"], name=f"matmul{i}"))
+        out = "y" if i == nodes - 1 else f"r{i}"
+        graph_nodes.append(helper.make_node("Relu", [f"m{i}"], [out], name=f"relu{i}"))
+        prev = out
+    return make_model(
+        graph_nodes,
+        [vi("x", TensorProto.FLOAT, ["N", width])],
+        [vi("y", TensorProto.FLOAT, ["N", width])],
+        inits,
+    )
+
+
+@pytest.fixture(scope="session")
+def long_model() -> bytes:
+    return chain_model()

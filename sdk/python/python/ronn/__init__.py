@@ -10,7 +10,9 @@ Two ways in:
 Inputs are read in place when they are C-contiguous numpy arrays of an ONNX
 element type (copied once otherwise); outputs are numpy arrays that own RONN's
 tensor (no copy). The GIL is released while RONN loads and runs, so threads
-sharing one session run in parallel. Every failure raises a ``RonnError``
+sharing one session run in parallel; ``await session.run_async(...)`` computes
+on RONN's threads, and ``BatchProcessor`` / ``Profiler`` mirror the engine's
+batch queue and profiler. Every failure raises a ``RonnError``
 subclass whose ``.code`` names the C status ("NOT_FOUND", ...).
 
 This module is the pure-Python layer; ``ronn._ronn`` is the native module.
@@ -33,7 +35,9 @@ from ._ronn import (
     OutOfMemory,
     PanicError,
     Poisoned,
+    Profiler,
     QueueFull,
+    Request,
     RonnError,
     ShapeMismatch,
     ShuttingDown,
@@ -46,6 +50,7 @@ from ._ronn import (
 from ._options import GraphOptimizationLevel, OptimizationLevel, ProviderType, available_providers
 from ._ort import InferenceSession, RunOptions, SessionOptions, get_available_providers, get_device
 from ._session import Model, Session
+from ._batch import BatchProcessor
 
 __version__: str = _ronn.version()
 
@@ -63,6 +68,9 @@ __all__ = [
     "NodeArg",
     "ValueInfo",
     "MemoryPool",
+    "BatchProcessor",
+    "Profiler",
+    "Request",
     "get_available_providers",
     "available_providers",
     "get_device",

@@ -174,6 +174,7 @@ def _native_session(
     num_threads: Optional[int],
     memory_pool: Optional[MemoryPool],
     config: Optional[Mapping[str, str]] = None,
+    profiler: Optional["_ronn.Profiler"] = None,
 ) -> "_ronn.Session":
     threads = 0 if num_threads is None else int(num_threads)
     if threads < 0:
@@ -185,6 +186,7 @@ def _native_session(
         threads,
         memory_pool,
         dict(config) if config else None,
+        profiler,
     )
 
 class GraphOptimizationLevel:

@@ -1,6 +1,7 @@
 """Type stubs of the native module ronn._ronn (bindings/python), checked by
 ``python -m mypy.stubtest ronn._ronn``."""
 
+import os
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Union, final
 
 import numpy as np
@@ -35,6 +36,10 @@ __all__ = [
     "ValueInfo",
     "MemoryPool",
     "TensorOwner",
+    "Request",
+    "BatchQueue",
+    "Profiler",
+    "RunOptions",
 ]
 
 API_VERSION: int
@@ -100,6 +105,59 @@ class MemoryPool:
     def trim(self, max_bytes: int = 0) -> int: ...
 
 @final
+class Profiler:
+    def __new__(
+        cls,
+        ops: bool = True,
+        memory: bool = True,
+        transfer: bool = True,
+        max_events: int = 1000000,
+        min_duration_us: int = 0,
+        start: bool = True,
+    ) -> Profiler: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def clear(self) -> None: ...
+    @property
+    def event_count(self) -> int: ...
+    @property
+    def dropped_events(self) -> int: ...
+    def chrome_trace(self) -> str: ...
+    def write_chrome_trace(self, path: Union[str, "os.PathLike[str]"]) -> None: ...
+    def report(self) -> Dict[str, Any]: ...
+
+@final
+class RunOptions:
+    def __new__(cls, profiler: Optional[Profiler] = None) -> RunOptions: ...
+
+@final
+class Request:
+    def cancel(self) -> None: ...
+    def wait(self, timeout: Optional[float] = None) -> bool: ...
+    def done(self) -> bool: ...
+
+@final
+class BatchQueue:
+    def __new__(
+        cls,
+        session: Session,
+        strategy: int = 1,
+        max_batch: int = 32,
+        max_delay_us: int = 5000,
+        max_pending: int = 1024,
+    ) -> BatchQueue: ...
+    def submit(
+        self,
+        feeds: Dict[str, Any],
+        future: Any,
+        output_names: Optional[List[str]] = None,
+        event_loop: Optional[Any] = None,
+    ) -> Request: ...
+    def flush(self) -> None: ...
+    def close(self, drain: bool = True) -> None: ...
+    def stats(self) -> Dict[str, Union[int, float]]: ...
+
+@final
 class Session:
     def __new__(
         cls,
@@ -109,11 +167,23 @@ class Session:
         num_threads: int = 0,
         memory_pool: Optional[MemoryPool] = None,
         config: Optional[Mapping[str, str]] = None,
+        profiler: Optional[Profiler] = None,
     ) -> Session: ...
     def inputs(self) -> List[ValueInfo]: ...
     def outputs(self) -> List[ValueInfo]: ...
     def run(
-        self, feeds: Dict[str, Any], output_names: Optional[List[str]] = None
+        self,
+        feeds: Dict[str, Any],
+        output_names: Optional[List[str]] = None,
+        run_options: Optional[RunOptions] = None,
     ) -> List[np.ndarray[Any, Any]]: ...
+    def run_async(
+        self,
+        feeds: Dict[str, Any],
+        future: Any,
+        output_names: Optional[List[str]] = None,
+        event_loop: Optional[Any] = None,
+        run_options: Optional[RunOptions] = None,
+    ) -> Request: ...
     def stats(self) -> Dict[str, float]: ...
     def memory_pool(self) -> Optional[MemoryPool]: ...

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -12,7 +11,42 @@ import numpy as np
 
 from . import _ronn
 from ._options import OptimizationLevel, ProviderType, _feeds, _level_number, _native_session, _provider_name
-from ._ronn import MemoryPool, ValueInfo
+from ._ronn import InvalidArgument
+from ._ronn import MemoryPool, Profiler, ValueInfo
+
+
+def _native_run_options(run_options: Any) -> Optional["_ronn.RunOptions"]:
+    """The native options of a ``ronn.RunOptions`` (or a native one, or None)."""
+    if run_options is None or isinstance(run_options, _ronn.RunOptions):
+        return run_options
+    native = getattr(run_options, "_native", None)
+    if native is None:
+        raise InvalidArgument(f"run_options must be ronn.RunOptions, not {type(run_options).__name__}")
+    result: Optional[_ronn.RunOptions] = native()
+    return result
+
+
+async def _await_native(
+    native: "_ronn.Session",
+    feeds: Dict[str, Any],
+    names: Optional[List[str]],
+    run_options: Optional["_ronn.RunOptions"],
+) -> Dict[str, np.ndarray]:
+    """Submits one run through ``ronn_session_run_async`` and awaits its future.
+
+    RONN computes on its own threads; its completion thread takes the GIL and
+    hands the result to this loop with ``call_soon_threadsafe``. Cancelling the
+    awaiting task cancels the run (``ronn_request_cancel``)."""
+    loop = asyncio.get_running_loop()
+    fut: "asyncio.Future[Dict[str, np.ndarray]]" = loop.create_future()
+    req = native.run_async(feeds, fut, names, loop, run_options)
+
+    def _cancel(f: "asyncio.Future[Dict[str, np.ndarray]]") -> None:
+        if f.cancelled():
+            req.cancel()
+
+    fut.add_done_callback(_cancel)
+    return await fut
 
 
 class Session:
@@ -30,26 +64,33 @@ class Session:
         self._out_names = [o.name for o in native.outputs()]
 
     def run(
-        self, inputs: Mapping[str, Any], outputs: Optional[Sequence[str]] = None
+        self,
+        inputs: Mapping[str, Any],
+        outputs: Optional[Sequence[str]] = None,
+        run_options: Any = None,
     ) -> Dict[str, np.ndarray]:
         """Runs the model: ``{"input": array}`` in, ``{"output": array}`` out
-        (only the outputs named in ``outputs`` when given)."""
+        (only the outputs named in ``outputs`` when given). ``run_options``
+        (``ronn.RunOptions(profiler=p)``) times this run into a profiler."""
         names = list(outputs) if outputs else self._out_names
-        arrays = self._native.run(_feeds(inputs), names)
+        arrays = self._native.run(_feeds(inputs), names, _native_run_options(run_options))
         return dict(zip(names, arrays))
 
     async def run_async(
-        self, inputs: Mapping[str, Any], outputs: Optional[Sequence[str]] = None
+        self,
+        inputs: Mapping[str, Any],
+        outputs: Optional[Sequence[str]] = None,
+        run_options: Any = None,
     ) -> Dict[str, np.ndarray]:
         """``await session.run_async({...})``: ``run`` without blocking the event loop.
 
-        Interim: the run goes to the loop's default executor (the GIL is released
-        while RONN computes, so the loop keeps going). When the C API's
-        ``ronn_session_run_async`` lands, the same call computes on RONN's threads
-        and completes through ``call_soon_threadsafe`` instead.
+        The run computes on RONN's threads (``ronn_session_run_async``), not on
+        the loop's executor; the result is handed to the loop with
+        ``call_soon_threadsafe``. Errors raise the same ``RonnError`` subclasses
+        as ``run``; cancelling the awaiting task cancels the run.
         """
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, functools.partial(self.run, inputs, outputs))
+        names = list(outputs) if outputs else None
+        return await _await_native(self._native, _feeds(inputs), names, _native_run_options(run_options))
 
     def inputs(self) -> List[ValueInfo]:
         """The model's inputs: ``.name``, ``.dtype``, ``.shape``, ``.type``."""
@@ -120,13 +161,15 @@ class Model:
         provider: Union[str, ProviderType] = "cpu",
         num_threads: Optional[int] = 4,
         memory_pool: Optional[MemoryPool] = None,
+        profiler: Optional[Profiler] = None,
     ) -> Session:
         """A session with these settings. ``num_threads=0`` (or None) means one
-        per core; ``memory_pool`` shares buffers with other sessions using it.
+        per core; ``memory_pool`` shares buffers with other sessions using it;
+        ``profiler`` times every run of the session.
         A provider this build lacks raises UnsupportedOp naming those it has."""
         level = _level_number(optimization_level)
         name = _provider_name(provider)
-        native = _native_session(self._source, level, name, num_threads, memory_pool)
+        native = _native_session(self._source, level, name, num_threads, memory_pool, profiler=profiler)
         return Session(native, name, level)
 
     def __repr__(self) -> str:
