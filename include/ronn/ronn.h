@@ -596,7 +596,9 @@ ronn_status ronn_batch_queue_new(const ronn_session *session,
 
  Returns `RONN_STATUS_QUEUE_FULL` when `max_pending` requests are waiting and
  `RONN_STATUS_SHUTTING_DOWN` after `ronn_batch_queue_close`; name, dtype and
- shape errors are returned here too. On any error the callback never runs.
+ shape errors are returned here too, and a request of 0 rows is refused with
+ `RONN_STATUS_INVALID_ARGUMENT`. On any error the callback never runs. The
+ session's profiler (if any) times the batches; there are no per-request run options.
 
  Thread-safe: submit from any number of threads.
  */
