@@ -11,8 +11,10 @@ pub mod testing;
 pub mod activation;
 pub mod attention;
 pub mod cast;
+pub mod col2im;
 pub mod control;
 pub mod conv;
+pub mod deform;
 pub mod einsum;
 pub mod elementwise;
 pub mod generator;
@@ -29,9 +31,12 @@ pub mod quantize;
 pub mod reduction;
 pub mod resize;
 pub mod rnn;
+pub mod roi;
 pub mod rotary;
+pub mod sampling;
 pub mod sequence;
 pub mod shape;
+pub mod signal;
 pub mod softmax;
 pub mod topk;
 pub mod transpose;
@@ -68,5 +73,10 @@ pub fn registry() -> KernelRegistry {
     rotary::register(&mut r);
     control::register(&mut r);
     sequence::register(&mut r);
+    col2im::register(&mut r);
+    deform::register(&mut r);
+    roi::register(&mut r);
+    sampling::register(&mut r);
+    signal::register(&mut r);
     r
 }

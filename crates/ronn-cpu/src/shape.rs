@@ -499,6 +499,12 @@ fn depth_to_space(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
 
 fn space_to_depth(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let b = blocksize(ctx)?;
+    // `mode` (opset 24+): DCR (the only behaviour before) or CRD.
+    let crd = match ctx.node.attr_s_or("mode", "DCR")?.as_str() {
+        "DCR" => false,
+        "CRD" => true,
+        m => return Err(ctx.node.unsupported(format!("SpaceToDepth mode '{m}'"))),
+    };
     kernel(move |_, inp| {
         let x = input(inp, 0)?;
         let [n, c, h, w] = dims4(x, "SpaceToDepth")?;
@@ -508,8 +514,12 @@ fn space_to_depth(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         let (oh, ow) = (h / b, w / b);
         // output [n, b1, b2, c, oh, ow] from input [n, c, oh, b1, ow, b2]
         let w1 = w as isize;
-        let shape = [n, b, b, c, oh, ow];
-        let strides = [(c * h * w) as isize, w1, 1, (h * w) as isize, w1 * b as isize, b as isize];
+        let (shape, strides) = if crd {
+            // output [n, c, b1, b2, oh, ow]: channel = c*b*b + b1*b + b2
+            ([n, c, b, b, oh, ow], [(c * h * w) as isize, (h * w) as isize, w1, 1, w1 * b as isize, b as isize])
+        } else {
+            ([n, b, b, c, oh, ow], [(c * h * w) as isize, w1, 1, (h * w) as isize, w1 * b as isize, b as isize])
+        };
         let t = strided_tensor(x, 0, &shape, &strides)?;
         output(t.reshape(vec![n, c * b * b, oh, ow])?)
     })
@@ -630,11 +640,11 @@ mod tests {
                 .with_attr("mode", Attribute::String(mode.as_bytes().to_vec()));
             let y = &run_node(&d, vec![x.clone()]).unwrap()[0];
             assert_eq!(y.shape(), &[1, 2, 4, 6]);
-            if mode == "DCR" {
-                let s = Node::new("SpaceToDepth", &["x"], &["y"], 13).with_attr("blocksize", Attribute::Int(2));
-                let z = &run_node(&s, vec![y.clone()]).unwrap()[0];
-                assert_eq!(z, &x);
-            }
+            let s = Node::new("SpaceToDepth", &["x"], &["y"], 24)
+                .with_attr("blocksize", Attribute::Int(2))
+                .with_attr("mode", Attribute::String(mode.as_bytes().to_vec()));
+            let z = &run_node(&s, vec![y.clone()]).unwrap()[0];
+            assert_eq!(z, &x);
         }
         // numpy reference for CRD, first row of output
         let d = Node::new("DepthToSpace", &["x"], &["y"], 13)
