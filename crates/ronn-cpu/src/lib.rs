@@ -16,11 +16,15 @@ pub mod conv;
 pub mod einsum;
 pub mod elementwise;
 pub mod generator;
+pub mod glu;
 pub mod indexing;
+pub mod kvcache;
+pub mod linalg;
 pub mod logic;
 pub mod loss;
 pub mod math;
 pub mod matmul;
+pub mod ml;
 pub mod nms;
 pub mod normalization;
 pub mod pad;
@@ -33,7 +37,9 @@ pub mod rotary;
 pub mod sequence;
 pub mod shape;
 pub mod softmax;
+pub mod strings;
 pub mod topk;
+pub mod training;
 pub mod transpose;
 
 use ronn_ir::KernelRegistry;
@@ -68,5 +74,11 @@ pub fn registry() -> KernelRegistry {
     rotary::register(&mut r);
     control::register(&mut r);
     sequence::register(&mut r);
+    glu::register(&mut r);
+    kvcache::register(&mut r);
+    linalg::register(&mut r);
+    ml::register(&mut r);
+    strings::register(&mut r);
+    training::register(&mut r);
     r
 }
