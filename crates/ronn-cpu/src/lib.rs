@@ -18,11 +18,15 @@ pub mod deform;
 pub mod einsum;
 pub mod elementwise;
 pub mod generator;
+pub mod glu;
 pub mod indexing;
+pub mod kvcache;
+pub mod linalg;
 pub mod logic;
 pub mod loss;
 pub mod math;
 pub mod matmul;
+pub mod ml;
 pub mod nms;
 pub mod normalization;
 pub mod pad;
@@ -38,7 +42,9 @@ pub mod sequence;
 pub mod shape;
 pub mod signal;
 pub mod softmax;
+pub mod strings;
 pub mod topk;
+pub mod training;
 pub mod transpose;
 
 use ronn_ir::KernelRegistry;
@@ -78,5 +84,11 @@ pub fn registry() -> KernelRegistry {
     roi::register(&mut r);
     sampling::register(&mut r);
     signal::register(&mut r);
+    glu::register(&mut r);
+    kvcache::register(&mut r);
+    linalg::register(&mut r);
+    ml::register(&mut r);
+    strings::register(&mut r);
+    training::register(&mut r);
     r
 }
