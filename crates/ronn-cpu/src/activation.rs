@@ -88,10 +88,23 @@ fn prelu(x: &Tensor, s: &Tensor) -> Result<Tensor> {
     }
 }
 
-fn make_prelu(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
-    kernel(|_, inputs| {
+fn make_prelu(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
+    // Before opset 7 a 1-D slope of C values applies per channel (axis 1), not by
+    // numpy broadcasting against the last axis.
+    let per_channel = ctx.node.opset < 7;
+    kernel(move |_, inputs| {
         let x = input(inputs, 0)?;
         let s = input(inputs, 1)?;
+        let channel_slope = per_channel && s.rank() == 1 && s.len() > 1 && x.rank() > 2 && x.shape()[1] == s.len();
+        let reshaped;
+        let s = if channel_slope {
+            let mut shape = vec![1; x.rank() - 1];
+            shape[0] = s.len();
+            reshaped = s.clone().reshape(shape)?;
+            &reshaped
+        } else {
+            s
+        };
         let y = prelu(x, s)?;
         if y.shape() != x.shape() {
             bail!(ShapeMismatch, "PRelu slope {:?} must broadcast to X {:?}", s.shape(), x.shape());
@@ -376,6 +389,17 @@ mod tests {
 
     fn run(n: &Node, ins: Vec<Tensor>) -> Vec<f32> {
         run_node(n, ins).unwrap().remove(0).as_slice::<f32>().unwrap().to_vec()
+    }
+
+    #[test]
+    fn prelu_before_opset_7_takes_one_slope_per_channel() {
+        let x = Tensor::from_vec(vec![1, 2, 3], vec![-1f32, -2., 3., -4., 5., -6.]).unwrap();
+        let s = Tensor::from_vec(vec![2], vec![0.5f32, 2.0]).unwrap();
+        let old = Node::new("PRelu", &["x", "s"], &["y"], 6);
+        assert_eq!(run(&old, vec![x.clone(), s.clone()]), vec![-0.5, -1.0, 3.0, -8.0, 5.0, -12.0]);
+        // From opset 7 the same slope broadcasts against the last axis (3): an error.
+        let new = Node::new("PRelu", &["x", "s"], &["y"], 7);
+        assert!(run_node(&new, vec![x, s]).is_err());
     }
 
     fn op(name: &str) -> Node {

@@ -32,7 +32,9 @@ fn build(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let pads = node.attr_ints("pads")?;
     let strides = node.attr_ints("strides")?;
     let kshape = node.attr_ints("kernel_shape")?;
-    for (name, v, min) in [("dilations", &dil, 1), ("pads", &pads, 0), ("strides", &strides, 1), ("kernel_shape", &kshape, 1)] {
+    for (name, v, min) in
+        [("dilations", &dil, 1), ("pads", &pads, 0), ("strides", &strides, 1), ("kernel_shape", &kshape, 1)]
+    {
         if let Some(v) = v {
             if v.iter().any(|&x| x < min) {
                 return Err(node.unsupported(format!("{name} {v:?} (values must be >= {min})")));
@@ -185,8 +187,8 @@ fn deform_conv(
                         let od = or % g.osp[d];
                         or /= g.osp[d];
                         let ch = ((b * offset_group + og) * ksize + k) * nd + d;
-                        pos[d] = (od as i64 * g.strides[d] - g.pads[d] + kd as i64 * g.dil[d]) as f64
-                            + off[ch * out_sz + o];
+                        pos[d] =
+                            (od as i64 * g.strides[d] - g.pads[d] + kd as i64 * g.dil[d]) as f64 + off[ch * out_sz + o];
                     }
                     let m = mask.map_or(1.0, |m| m[((b * offset_group + og) * ksize + k) * out_sz + o]);
                     for ci in og * cpog..(og + 1) * cpog {
@@ -236,7 +238,8 @@ mod tests {
     // Expected values from onnx.reference (DeformConv, onnx 1.23.2).
     #[test]
     fn zero_offsets_is_conv() {
-        let n = Node::new("DeformConv", &["x", "w", "o"], &["y"], 19).with_attr("kernel_shape", Attribute::Ints(vec![2, 2]));
+        let n = Node::new("DeformConv", &["x", "w", "o"], &["y"], 19)
+            .with_attr("kernel_shape", Attribute::Ints(vec![2, 2]));
         let o = Tensor::from_vec(vec![1, 8, 2, 2], vec![0.0f32; 32]).unwrap();
         let y = run_node(&n, vec![x(), w(), o]).unwrap();
         assert_eq!(y[0].as_slice::<f32>().unwrap(), &[8.0, 12.0, 20.0, 24.0]);

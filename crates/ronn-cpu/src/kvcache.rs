@@ -74,7 +74,11 @@ fn build_tensor_scatter(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
             )));
         }
         if past.dtype() != upd.dtype() {
-            return Err(Error::TypeMismatch(format!("TensorScatter: cache {} vs update {}", past.dtype(), upd.dtype())));
+            return Err(Error::TypeMismatch(format!(
+                "TensorScatter: cache {} vs update {}",
+                past.dtype(),
+                upd.dtype()
+            )));
         }
         let starts = match opt_input(inputs, 2)? {
             Some(w) => {
@@ -121,12 +125,10 @@ mod tests {
         let past = Tensor::from_vec(vec![2, 3, 2], (0..12).map(|v| v as f32).collect()).unwrap();
         let upd = Tensor::from_vec(vec![2, 2, 2], vec![-1f32, -2., -3., -4., -5., -6., -7., -8.]).unwrap();
         let idx = Tensor::from_vec(vec![2], vec![1i64, 2]).unwrap();
-        let n = Node::new("TensorScatter", &["p", "u", "i"], &["y"], 24).with_attr("mode", Attribute::String(b"circular".to_vec()));
+        let n = Node::new("TensorScatter", &["p", "u", "i"], &["y"], 24)
+            .with_attr("mode", Attribute::String(b"circular".to_vec()));
         let y = &run_node(&n, vec![past.clone(), upd.clone(), idx.clone()]).unwrap()[0];
-        assert_eq!(
-            y.as_slice::<f32>().unwrap(),
-            &[0., 1., -1., -2., -3., -4., -7., -8., 8., 9., -5., -6.]
-        );
+        assert_eq!(y.as_slice::<f32>().unwrap(), &[0., 1., -1., -2., -3., -4., -7., -8., 8., 9., -5., -6.]);
         // linear: batch 1 would write position 3 of 3 -> error
         let lin = Node::new("TensorScatter", &["p", "u", "i"], &["y"], 24);
         assert!(run_node(&lin, vec![past.clone(), upd.clone(), idx]).is_err());

@@ -107,11 +107,8 @@ fn build_label_encoder(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
                     .collect();
                 output(Tensor::from_vec(x.shape().to_vec(), out)?)
             } else if x.dtype() == DType::Int64 {
-                let idx: Vec<Option<usize>> = x
-                    .as_slice::<i64>()?
-                    .iter()
-                    .map(|&i| usize::try_from(i).ok().filter(|&i| i < n_classes))
-                    .collect();
+                let idx: Vec<Option<usize>> =
+                    x.as_slice::<i64>()?.iter().map(|&i| usize::try_from(i).ok().filter(|&i| i < n_classes)).collect();
                 let def = Tensor::from_strings(vec![1], vec![def_s.clone()])?;
                 output(gather_or_default(&classes_t, &def, &idx, x.shape().to_vec())?)
             } else {
@@ -140,7 +137,9 @@ fn build_label_encoder(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
             let len = t.len();
             t.clone().reshape(vec![len])?
         } else {
-            return Err(n.unsupported("LabelEncoder needs values_strings, values_int64s, values_floats or values_tensor"));
+            return Err(
+                n.unsupported("LabelEncoder needs values_strings, values_int64s, values_floats or values_tensor")
+            );
         };
         (keys, values, n.attr_tensor("default_tensor")?.cloned())
     };
@@ -314,7 +313,8 @@ impl Ensemble {
         let false_leafs = ints_attr(n, "nodes_falseleafs")?;
         let missing = n.attr_ints("nodes_missing_value_tracks_true")?.unwrap_or_else(|| vec![0; count]);
         let leaf_targets = ints_attr(n, "leaf_targetids")?;
-        let leaf_weights = floats_tensor_attr(n, "leaf_weights")?.ok_or_else(|| n.unsupported("missing leaf_weights"))?;
+        let leaf_weights =
+            floats_tensor_attr(n, "leaf_weights")?.ok_or_else(|| n.unsupported("missing leaf_weights"))?;
         let n_targets = n.attr_i("n_targets")?.ok_or_else(|| n.unsupported("missing n_targets"))?;
         let n_targets = usize::try_from(n_targets).map_err(|_| n.unsupported("n_targets must be >= 0"))?;
         for (name, len) in [
@@ -566,7 +566,10 @@ mod tests {
         ml("TreeEnsemble", 5, &["x"])
             .with_attr("aggregate_function", Attribute::Int(agg))
             .with_attr("leaf_targetids", Attribute::Ints(vec![0, 1, 2, 3]))
-            .with_attr("leaf_weights", Attribute::Tensor(Tensor::from_vec(vec![4], vec![1f32, 10., 1000., 100.]).unwrap()))
+            .with_attr(
+                "leaf_weights",
+                Attribute::Tensor(Tensor::from_vec(vec![4], vec![1f32, 10., 1000., 100.]).unwrap()),
+            )
             .with_attr(
                 "membership_values",
                 Attribute::Tensor(

@@ -100,8 +100,10 @@ fn roi_align(x: &[f64], xs: &[usize], rois: &[f64], bi: &[i64], p: &Params) -> V
             rh = rh.max(1.0);
         }
         let (bh, bw) = (rh / oh as f64, rw / ow as f64);
-        let gh = if p.sampling_ratio > 0 { p.sampling_ratio as usize } else { (rh / oh as f64).ceil().max(0.0) as usize };
-        let gw = if p.sampling_ratio > 0 { p.sampling_ratio as usize } else { (rw / ow as f64).ceil().max(0.0) as usize };
+        let gh =
+            if p.sampling_ratio > 0 { p.sampling_ratio as usize } else { (rh / oh as f64).ceil().max(0.0) as usize };
+        let gw =
+            if p.sampling_ratio > 0 { p.sampling_ratio as usize } else { (rw / ow as f64).ceil().max(0.0) as usize };
         let count = (gh * gw).max(1) as f64;
         // Precomputed (positions, weights) of every sample of every bin.
         let mut pre: Vec<([usize; 4], [f64; 4])> = Vec::with_capacity(oh * ow * gh * gw);

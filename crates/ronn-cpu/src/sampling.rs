@@ -74,7 +74,8 @@ fn build_grid_sample(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         if !grid.dtype().is_float() {
             return Err(Error::TypeMismatch(format!("GridSample grid must be a float tensor, got {}", grid.dtype())));
         }
-        let (y_shape, y) = grid_sample(&x.to_f64_vec()?, x.shape(), &grid.to_f64_vec()?, grid.shape(), mode, padding, align)?;
+        let (y_shape, y) =
+            grid_sample(&x.to_f64_vec()?, x.shape(), &grid.to_f64_vec()?, grid.shape(), mode, padding, align)?;
         output(from_f64(y_shape, y, x.dtype())?)
     })
 }
@@ -347,9 +348,7 @@ mod tests {
     fn grid() -> Tensor {
         Tensor::from_vec(
             vec![1, 2, 4, 2],
-            vec![
-                -1.0f32, -1.0, -0.5, -0.5, -0.2, 0.0, 0.0, 0.0, 0.0, 0.0, -0.1, -0.2, 0.5, 0.5, 1.0, 1.0,
-            ],
+            vec![-1.0f32, -1.0, -0.5, -0.5, -0.2, 0.0, 0.0, 0.0, 0.0, 0.0, -0.1, -0.2, 0.5, 0.5, 1.0, 1.0],
         )
         .unwrap()
     }

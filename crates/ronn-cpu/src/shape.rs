@@ -430,6 +430,9 @@ fn dropout(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let node = ctx.node;
     let want_mask = node.outputs.get(1).is_some_and(|s| !s.is_empty());
     let mask_bool = node.opset >= 10;
+    // Training mode draws from numpy's generator (what the ONNX reference and its test
+    // data use); without a seed attribute each run gets a fresh seed.
+    let seed = node.attr_i("seed")?;
     kernel(move |_, inp| {
         let x = input(inp, 0)?;
         if let Some(t) = opt_input(inp, 2)? {
@@ -440,7 +443,19 @@ fn dropout(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
                     None => 0.5,
                 };
                 if ratio != 0.0 {
-                    bail!(UnsupportedOp, "Dropout with training_mode=true (ratio {ratio}) is not supported");
+                    let seed = match seed {
+                        Some(s) => s as u32,
+                        None => std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.subsec_nanos() ^ d.as_secs() as u32)
+                            .unwrap_or(0),
+                    };
+                    let (y, m) = crate::training::dropout_training(x, ratio, seed)?;
+                    let mut outs = vec![Value::Tensor(y)];
+                    if want_mask {
+                        outs.push(Value::Tensor(if mask_bool { m } else { m.cast(x.dtype())? }));
+                    }
+                    return Ok(outs);
                 }
             }
         }
@@ -660,5 +675,17 @@ mod tests {
         let ys = run_node(&n, vec![iota(&[2, 2])]).unwrap();
         assert_eq!(ys[0], iota(&[2, 2]));
         assert_eq!(ys[1].as_slice::<bool>().unwrap(), &[true; 4]);
+    }
+
+    #[test]
+    fn training_dropout_follows_numpy_seeded_draws() {
+        // np.random.seed(0); u = random_sample(4) = [0.549, 0.715, 0.603, 0.545]; keep u >= 0.6
+        let mut n = Node::new("Dropout", &["x", "r", "t"], &["y", "m"], 13);
+        n.attrs.insert("seed".into(), ronn_ir::Attribute::Int(0));
+        let x = Tensor::from_vec(vec![4], vec![1f32, 2., 3., 4.]).unwrap();
+        let ys = run_node(&n, vec![x, Tensor::scalar(0.6f32), Tensor::scalar(true)]).unwrap();
+        assert_eq!(ys[1].as_slice::<bool>().unwrap(), &[false, true, true, false]);
+        let y = ys[0].as_slice::<f32>().unwrap();
+        assert!((y[1] - 5.0).abs() < 1e-5 && (y[2] - 7.5).abs() < 1e-5 && y[0] == 0.0 && y[3] == 0.0, "{y:?}");
     }
 }

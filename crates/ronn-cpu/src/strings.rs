@@ -349,8 +349,12 @@ fn build_tfidf(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let width = indexes.iter().copied().max().map_or(0, |m| m.max(-1) + 1) as usize;
     let weights = n.attr_floats("weights")?.unwrap_or_default();
     let (ints, strs) = match (n.attr_ints("pool_int64s")?, n.attr_strings("pool_strings")?) {
-        (Some(p), None) => (Some(make_pool(&p, &counts, &indexes, max_n as usize).map_err(|e| n.unsupported(e))?), None),
-        (None, Some(p)) => (None, Some(make_pool(&p, &counts, &indexes, max_n as usize).map_err(|e| n.unsupported(e))?)),
+        (Some(p), None) => {
+            (Some(make_pool(&p, &counts, &indexes, max_n as usize).map_err(|e| n.unsupported(e))?), None)
+        }
+        (None, Some(p)) => {
+            (None, Some(make_pool(&p, &counts, &indexes, max_n as usize).map_err(|e| n.unsupported(e))?))
+        }
         _ => return Err(n.unsupported("exactly one of pool_int64s and pool_strings must be given")),
     };
     let op = TfIdf {
@@ -468,8 +472,7 @@ mod tests {
 
     #[test]
     fn regex_full_match() {
-        let n = Node::new("RegexFullMatch", &["x"], &["y"], 20)
-            .with_attr("pattern", s(r"www\.[\w.-]+\.\bcom\b"));
+        let n = Node::new("RegexFullMatch", &["x"], &["y"], 20).with_attr("pattern", s(r"www\.[\w.-]+\.\bcom\b"));
         let y = &run_node(&n, vec![strs(vec![3], &["www.google.com", "www.bbc.co.uk", "xwww.a.com"])]).unwrap()[0];
         assert_eq!(y.as_slice::<bool>().unwrap(), &[true, false, false]);
         let bad = Node::new("RegexFullMatch", &["x"], &["y"], 20).with_attr("pattern", s("(a"));

@@ -96,7 +96,11 @@ fn r_and_t(inputs: &[Option<&ronn_core::Value>]) -> Result<(f64, i64)> {
     let r = scalar_f64(input(inputs, 0)?, "R")?;
     let t = input(inputs, 1)?;
     if t.len() != 1 || !t.dtype().is_int() {
-        return Err(Error::TypeMismatch(format!("T must be an int64 scalar, got {} of shape {:?}", t.dtype(), t.shape())));
+        return Err(Error::TypeMismatch(format!(
+            "T must be an int64 scalar, got {} of shape {:?}",
+            t.dtype(),
+            t.shape()
+        )));
     }
     Ok((r, t.to_i64_vec()?[0]))
 }
@@ -263,8 +267,7 @@ pub fn dropout_training(x: &Tensor, ratio: f64, seed: u32) -> Result<(Tensor, Te
     let mut rng = NumpyMt::new(seed);
     let mask: Vec<bool> = (0..x.len()).map(|_| rng.next_f64() >= ratio).collect();
     let scale = if ratio < 1.0 { 1.0 / (1.0 - ratio) } else { 0.0 };
-    let y: Vec<f64> =
-        x.to_f64_vec()?.iter().zip(&mask).map(|(&v, &m)| if m { v * scale } else { 0.0 * v }).collect();
+    let y: Vec<f64> = x.to_f64_vec()?.iter().zip(&mask).map(|(&v, &m)| if m { v * scale } else { 0.0 * v }).collect();
     Ok((Tensor::from_vec(x.shape().to_vec(), y)?.cast(dt)?, Tensor::from_vec(x.shape().to_vec(), mask)?))
 }
 
