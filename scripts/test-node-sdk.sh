@@ -6,7 +6,8 @@
 #   4. node --test sdk/node/test/*.test.js; tsc --noEmit on index.d.ts + test/types.ts
 #   5. examples/node/*.js
 #   6. install test: a fresh npm project in a temp folder does
-#      `npm install <repo>/sdk/node` (npm links the folder) and, in a second
+#      `npm install <repo>/sdk/node` (npm links the folder; sdk/node/ronn.node is
+#      removed first, so the package's install script builds it) and, in a second
 #      project, `npm install --install-links` (npm packs and copies it, as from a
 #      registry); each requires `ronn` and classifies the digits
 # CARGO_TARGET_DIR defaults to ./target, shared with the rest of CI.
@@ -47,7 +48,9 @@ mkdir "$tmp/$how"
   cd "$tmp/$how"
   npm init -y > /dev/null
   if [ "$how" = linked ]; then
+    rm -f "$REPO/sdk/node/ronn.node"
     npm install --silent "$REPO/sdk/node"
+    test -f "$REPO/sdk/node/ronn.node" || { echo "the install script did not build ronn.node"; exit 1; }
   else
     npm install --silent --install-links "$REPO/sdk/node"
   fi
