@@ -13,6 +13,7 @@
 #  10. CMake: libronn through cargo (release, same target/), C and C++ tests under
 #      ASan, examples, bit-exact C-vs-Rust on the light models, install test
 #  11. the Python SDK: abi3 wheel, pip install, pytest, stubtest, examples  scripts/test-python-sdk.sh
+#  12. the Node.js SDK: napi addon, node --test, tsc, examples, npm install test  scripts/test-node-sdk.sh
 # One cargo target dir (target/) serves every step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,5 +72,8 @@ RONN_LIB_DIR="$PWD/target/release" LD_LIBRARY_PATH="$PWD/target/release" \
 step "Python SDK (wheel, pytest, stubs, examples)"
 bash scripts/test-python-sdk.sh
 
+step "Node.js SDK (addon, node --test, tsc, examples, npm install)"
+bash scripts/test-node-sdk.sh
+
 echo
-echo "steps: 11 passed, 0 failed"
+echo "steps: 12 passed, 0 failed"
