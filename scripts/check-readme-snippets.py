@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Compiles and runs the README's C and C++ quickstart programs exactly as written,
 against the freshly built libronn (target/release), from the repo root (their model
-paths are relative to it). Fails when a snippet no longer compiles or exits non-zero."""
+paths are relative to it). Fails when a snippet no longer compiles or exits non-zero.
+
+    check-readme-snippets.py                  the C and C++ quickstarts
+    check-readme-snippets.py --python PY      the Python quickstart, run by interpreter PY
+                                              (one with the ronn wheel installed)"""
 import os
 import pathlib
 import re
@@ -22,8 +26,17 @@ def snippet(readme: str, section: str, lang: str) -> str:
     return m.group(1)
 
 
+def run_python(readme: str, python: str) -> int:
+    code = snippet(readme, "Python quickstart", "python")
+    out = subprocess.run([python, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    print(f"Python quickstart: ran; output: {out.strip().splitlines()}")
+    return 0
+
+
 def main() -> int:
     readme = (ROOT / "README.md").read_text()
+    if len(sys.argv) == 3 and sys.argv[1] == "--python":
+        return run_python(readme, sys.argv[2])
     lib = ROOT / "target" / "release"
     if not (lib / "libronn.so").exists():
         sys.exit(f"build libronn first (cargo build --release -p ronn-ffi): {lib}/libronn.so missing")

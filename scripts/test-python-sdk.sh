@@ -5,7 +5,7 @@
 #   2. rustfmt of bindings/python; the abi3 wheel: maturin build --release (sdk/python), into target/wheels-python
 #   3. pip installs that wheel into .venv-sdk (as a user would)
 #   4. pytest sdk/python/tests, mypy.stubtest of ronn._ronn, mypy --strict of the package
-#   5. examples/python/*.py
+#   5. examples/python/*.py and the README's Python quickstart
 # CARGO_TARGET_DIR defaults to ./target, shared with the rest of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,4 +55,6 @@ for ex in examples/python/*.py; do
   echo "$ex"
   $PY "$ex" > /dev/null
 done
+step "README's Python quickstart, as written"
+$PY scripts/check-readme-snippets.py --python "$PY"
 echo "python sdk: all passed"
