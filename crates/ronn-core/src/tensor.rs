@@ -141,7 +141,10 @@ pub enum TensorData {
     Str(Storage<String>),
     /// A low-precision type (float8, float4, int4/uint4, int2/uint2), one byte per
     /// element: float codes as is, 4-/2-bit integers sign-extended (see [`crate::lowp`]).
-    Small { dtype: DType, data: Storage<u8> },
+    Small {
+        dtype: DType,
+        data: Storage<u8>,
+    },
 }
 
 macro_rules! for_each_data {
@@ -184,7 +187,9 @@ macro_rules! for_each_data_map {
             TensorData::U64($s) => TensorData::U64($body.into()),
             TensorData::Bool($s) => TensorData::Bool($body.into()),
             TensorData::Str($s) => TensorData::Str($body.into()),
-            TensorData::Small { dtype, data: $s } => TensorData::Small { dtype: DType::clone(&dtype), data: $body.into() },
+            TensorData::Small { dtype, data: $s } => {
+                TensorData::Small { dtype: DType::clone(&dtype), data: $body.into() }
+            }
         }
     };
 }

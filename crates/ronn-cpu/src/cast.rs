@@ -196,9 +196,11 @@ fn to_small(t: &Tensor, to: DType, o: CastOpts) -> Result<Tensor> {
             DType::Float16 => unary(t.as_slice::<f16>()?, |&x| lowp::from_f32(to, x.to_f32(), sat)),
             DType::BFloat16 => unary(t.as_slice::<bf16>()?, |&x| lowp::from_f32(to, x.to_f32(), sat)),
             DType::Float64 => unary(t.as_slice::<f64>()?, |&x| lowp::from_f64(to, x, sat)),
-            DType::String => {
-                t.as_strings()?.iter().map(|s| parse_f64(s).map(|x| lowp::from_f64(to, x, sat))).collect::<Result<_>>()?
-            }
+            DType::String => t
+                .as_strings()?
+                .iter()
+                .map(|s| parse_f64(s).map(|x| lowp::from_f64(to, x, sat)))
+                .collect::<Result<_>>()?,
             _ => t.to_f64_vec()?.into_iter().map(|x| lowp::from_f64(to, x, sat)).collect(),
         }
     };
@@ -554,7 +556,8 @@ mod tests {
         assert_eq!(y[0].to_i64_vec().unwrap(), vec![3, 1, 2, 1, 3, 0, 3]);
         let i8s = run_node(&cast_node(DType::Int8), vec![y[0].clone()]).unwrap();
         assert_eq!(i8s[0].as_slice::<i8>().unwrap(), &[3, 1, 2, 1, 3, 0, 3]);
-        let i4 = run_node(&cast_node(DType::Int4), vec![Tensor::from_vec(vec![3], vec![-9i64, 8, 100]).unwrap()]).unwrap();
+        let i4 =
+            run_node(&cast_node(DType::Int4), vec![Tensor::from_vec(vec![3], vec![-9i64, 8, 100]).unwrap()]).unwrap();
         assert_eq!(i4[0].to_i64_vec().unwrap(), vec![7, -8, 4]);
         let f = run_node(&cast_node(DType::Float32), vec![i4[0].clone()]).unwrap();
         assert_eq!(f[0].as_slice::<f32>().unwrap(), &[7.0, -8.0, 4.0]);
@@ -612,13 +615,15 @@ mod tests {
         assert_eq!(back[0], x);
         let y = run_node(&bitcast_node(DType::UInt8), vec![Tensor::from_vec(vec![2], vec![-1i8, 5]).unwrap()]).unwrap();
         assert_eq!(y[0].as_slice::<u8>().unwrap(), &[255, 5]);
-        let y = run_node(&bitcast_node(DType::UInt8), vec![Tensor::from_vec(vec![2], vec![true, false]).unwrap()]).unwrap();
+        let y =
+            run_node(&bitcast_node(DType::UInt8), vec![Tensor::from_vec(vec![2], vec![true, false]).unwrap()]).unwrap();
         assert_eq!(y[0].as_slice::<u8>().unwrap(), &[1, 0]);
         let y = run_node(&bitcast_node(DType::Float64), vec![Tensor::scalar(0x4000_0000_0000_0000i64)]).unwrap();
         assert_eq!(y[0].as_slice::<f64>().unwrap(), &[2.0]);
         assert_eq!(y[0].shape(), &[] as &[usize]);
         // uint8 <-> float8, uint4 <-> int4.
-        let y = run_node(&bitcast_node(DType::Float8E4M3FN), vec![Tensor::from_vec(vec![1], vec![0x7Eu8]).unwrap()]).unwrap();
+        let y = run_node(&bitcast_node(DType::Float8E4M3FN), vec![Tensor::from_vec(vec![1], vec![0x7Eu8]).unwrap()])
+            .unwrap();
         assert_eq!(f32s_of(&y[0]), vec![448.0]);
         let u4 = Tensor::from_small(DType::UInt4, vec![2], vec![15, 7]).unwrap();
         let y = run_node(&bitcast_node(DType::Int4), vec![u4]).unwrap();

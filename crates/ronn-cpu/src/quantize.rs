@@ -156,12 +156,8 @@ impl Prec {
         match self {
             Prec::F64 => v / s,
             Prec::F32 => (v as f32 / s as f32) as f64,
-            Prec::F16 => {
-                f16::from_f32(f16::from_f64(v).to_f32() / f16::from_f64(s).to_f32()).to_f64()
-            }
-            Prec::BF16 => {
-                bf16::from_f32(bf16::from_f64(v).to_f32() / bf16::from_f64(s).to_f32()).to_f64()
-            }
+            Prec::F16 => f16::from_f32(f16::from_f64(v).to_f32() / f16::from_f64(s).to_f32()).to_f64(),
+            Prec::BF16 => bf16::from_f32(bf16::from_f64(v).to_f32() / bf16::from_f64(s).to_f32()).to_f64(),
         }
     }
 }
@@ -271,7 +267,8 @@ fn build_dequantize(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
             }
             _ => vec![0.0; s.len()],
         };
-        let out_dtype = out_attr.unwrap_or(if scale.dtype() == DType::Float8E8M0 { DType::Float32 } else { scale.dtype() });
+        let out_dtype =
+            out_attr.unwrap_or(if scale.dtype() == DType::Float8E8M0 { DType::Float32 } else { scale.dtype() });
         let xs = x.to_f64_vec()?;
         let y: Vec<f64> = xs
             .iter()

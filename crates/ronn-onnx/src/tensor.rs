@@ -293,7 +293,8 @@ mod tests {
         assert_eq!(tensor_from_proto(&p, None).unwrap().to_f64_vec().unwrap(), vec![448.0, -2.0]);
         let p = TensorProto { dims: vec![3], data_type: Some(22), int32_data: vec![0x9F, 0x07], ..Default::default() };
         assert_eq!(tensor_from_proto(&p, None).unwrap().to_i64_vec().unwrap(), vec![-1, -7, 7]);
-        let p = TensorProto { dims: vec![4], data_type: Some(26), int32_data: vec![0b01_00_11_10], ..Default::default() };
+        let p =
+            TensorProto { dims: vec![4], data_type: Some(26), int32_data: vec![0b01_00_11_10], ..Default::default() };
         assert_eq!(tensor_from_proto(&p, None).unwrap().to_i64_vec().unwrap(), vec![-2, -1, 0, 1]);
         // Wrong packed lengths.
         let p = TensorProto { dims: vec![3], data_type: Some(21), raw_data: Some(vec![0]), ..Default::default() };
