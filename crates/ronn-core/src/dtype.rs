@@ -97,7 +97,23 @@ impl DType {
                 | UInt64
                 | Bool
                 | String
+                | Float8E4M3FN
+                | Float8E4M3FNUZ
+                | Float8E5M2
+                | Float8E5M2FNUZ
+                | Float8E8M0
+                | Float4E2M1
+                | Int4
+                | UInt4
+                | Int2
+                | UInt2
         )
+    }
+
+    /// The low-precision types RONN stores one byte per element (float8, float4,
+    /// int4/uint4, int2/uint2; see [`crate::lowp`]).
+    pub fn is_small(self) -> bool {
+        crate::lowp::is_small(self)
     }
 
     /// Bytes per element (0 for strings and sub-byte types).
@@ -174,6 +190,16 @@ impl DType {
             DType::UInt64,
             DType::Bool,
             DType::String,
+            DType::Float8E4M3FN,
+            DType::Float8E4M3FNUZ,
+            DType::Float8E5M2,
+            DType::Float8E5M2FNUZ,
+            DType::Float8E8M0,
+            DType::Float4E2M1,
+            DType::Int4,
+            DType::UInt4,
+            DType::Int2,
+            DType::UInt2,
         ];
         match s {
             "float" => Some(DType::Float32),

@@ -9,6 +9,7 @@
 
 pub mod dtype;
 pub mod error;
+pub mod lowp;
 pub mod pool;
 pub mod profiling;
 pub mod shape;

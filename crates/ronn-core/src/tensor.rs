@@ -121,7 +121,8 @@ impl<T> From<Vec<T>> for Storage<T> {
     }
 }
 
-/// The typed elements of a tensor, one variant per supported [`DType`].
+/// The typed elements of a tensor, one variant per supported [`DType`] (the
+/// low-precision types share [`TensorData::Small`]).
 #[derive(Clone)]
 pub enum TensorData {
     F32(Storage<f32>),
@@ -138,6 +139,12 @@ pub enum TensorData {
     U64(Storage<u64>),
     Bool(Storage<bool>),
     Str(Storage<String>),
+    /// A low-precision type (float8, float4, int4/uint4, int2/uint2), one byte per
+    /// element: float codes as is, 4-/2-bit integers sign-extended (see [`crate::lowp`]).
+    Small {
+        dtype: DType,
+        data: Storage<u8>,
+    },
 }
 
 macro_rules! for_each_data {
@@ -157,6 +164,7 @@ macro_rules! for_each_data {
             TensorData::U64($s) => $body,
             TensorData::Bool($s) => $body,
             TensorData::Str($s) => $body,
+            TensorData::Small { data: $s, .. } => $body,
         }
     };
 }
@@ -179,6 +187,9 @@ macro_rules! for_each_data_map {
             TensorData::U64($s) => TensorData::U64($body.into()),
             TensorData::Bool($s) => TensorData::Bool($body.into()),
             TensorData::Str($s) => TensorData::Str($body.into()),
+            TensorData::Small { dtype, data: $s } => {
+                TensorData::Small { dtype: DType::clone(&dtype), data: $body.into() }
+            }
         }
     };
 }
@@ -201,6 +212,7 @@ impl TensorData {
             TensorData::U64(_) => DType::UInt64,
             TensorData::Bool(_) => DType::Bool,
             TensorData::Str(_) => DType::String,
+            TensorData::Small { dtype, .. } => *dtype,
         }
     }
 
@@ -218,6 +230,9 @@ impl TensorData {
     pub fn zeros(dtype: DType, n: usize) -> Result<TensorData> {
         if dtype == DType::String {
             return Ok(TensorData::Str(vec![String::new(); n].into()));
+        }
+        if dtype.is_small() {
+            return Ok(TensorData::Small { dtype, data: vec![0u8; n].into() });
         }
         crate::dispatch_dtype!(dtype, T => Ok(T::into_data(vec![T::default(); n])),
             _ => Err(Error::TypeMismatch(format!("element type {dtype} is not supported"))))
@@ -239,6 +254,7 @@ impl TensorData {
             TensorData::U64(s) => TensorData::U64(s.into_shared()),
             TensorData::Bool(s) => TensorData::Bool(s.into_shared()),
             TensorData::Str(s) => TensorData::Str(s.into_shared()),
+            TensorData::Small { dtype, data } => TensorData::Small { dtype, data: data.into_shared() },
         }
     }
 
@@ -402,29 +418,68 @@ impl Tensor {
             TensorData::U32(s) => take!(s),
             TensorData::U64(s) => take!(s),
             TensorData::Bool(s) => take!(s),
-            TensorData::Str(_) => Err(wrong()),
+            TensorData::Str(_) | TensorData::Small { .. } => Err(wrong()),
+        }
+    }
+
+    /// A tensor of a low-precision type from its stored bytes (one per element,
+    /// see [`crate::lowp`]); `TypeMismatch` when `dtype` is not one of them.
+    pub fn from_small(dtype: DType, shape: Vec<usize>, v: Vec<u8>) -> Result<Tensor> {
+        if !dtype.is_small() {
+            return Err(Error::TypeMismatch(format!("{dtype} is not a low-precision type")));
+        }
+        Tensor::new(shape, TensorData::Small { dtype, data: v.into() })
+    }
+
+    /// The stored bytes of a low-precision tensor; `TypeMismatch` for other types.
+    pub fn as_small(&self) -> Result<&[u8]> {
+        match &self.data {
+            TensorData::Small { data, .. } => Ok(data.as_slice()),
+            _ => Err(Error::TypeMismatch(format!("expected a low-precision tensor, got {}", self.dtype()))),
         }
     }
 
     /// The elements converted to f64 (not for strings).
     pub fn to_f64_vec(&self) -> Result<Vec<f64>> {
+        if let TensorData::Small { dtype, data } = &self.data {
+            let table = crate::lowp::f32_table(*dtype);
+            return Ok(data.as_slice().iter().map(|&b| table[b as usize] as f64).collect());
+        }
         crate::dispatch_dtype!(self.dtype(), T => Ok(self.as_slice::<T>()?.iter().map(|x| x.to_f64()).collect()),
             _ => Err(Error::TypeMismatch(format!("cannot read {} as numbers", self.dtype()))))
     }
 
     /// The elements converted to i64 (integer, bool and float tensors; floats truncate).
     pub fn to_i64_vec(&self) -> Result<Vec<i64>> {
+        if let TensorData::Small { dtype, data } = &self.data {
+            let d = *dtype;
+            return Ok(if crate::lowp::is_small_int(d) {
+                data.as_slice().iter().map(|&b| crate::lowp::int_to_i64(d, b)).collect()
+            } else {
+                data.as_slice().iter().map(|&b| crate::lowp::to_f64(d, b) as i64).collect()
+            });
+        }
         crate::dispatch_dtype!(self.dtype(), T => Ok(self.as_slice::<T>()?.iter().map(|x| x.to_i64()).collect()),
             _ => Err(Error::TypeMismatch(format!("cannot read {} as integers", self.dtype()))))
     }
 
     /// Converts to another element type with Rust `as` semantics via f64 / i64.
+    /// Low-precision targets follow [`crate::lowp::from_f64`] (saturating float8)
+    /// and wrap integers.
     pub fn cast(&self, to: DType) -> Result<Tensor> {
         if to == self.dtype() {
             return Ok(self.clone());
         }
         let n = self.len();
-        let data = if to.is_float() || self.dtype().is_float() {
+        if to.is_small() {
+            let v = if crate::lowp::is_small_int(to) && !self.dtype().is_float() && !self.dtype().is_small() {
+                self.to_i64_vec()?.into_iter().map(|x| crate::lowp::int_from_i64(to, x)).collect()
+            } else {
+                self.to_f64_vec()?.into_iter().map(|x| crate::lowp::from_f64(to, x, true)).collect()
+            };
+            return Tensor::from_small(to, self.shape.clone(), v);
+        }
+        let data = if to.is_float() || self.dtype().is_float() || crate::lowp::is_small_float(self.dtype()) {
             let v = self.to_f64_vec()?;
             crate::dispatch_dtype!(to, T => T::into_data(v.into_iter().map(T::from_f64).collect()),
                 _ => return Err(Error::TypeMismatch(format!("cannot cast to {to}"))))
@@ -493,6 +548,15 @@ impl Tensor {
             TensorData::U64(_) => cat!(U64),
             TensorData::Bool(_) => cat!(Bool),
             TensorData::Str(_) => cat!(Str),
+            TensorData::Small { dtype, .. } => {
+                let mut out = Vec::with_capacity(n);
+                for p in parts {
+                    if let TensorData::Small { data, .. } = &p.data {
+                        out.extend_from_slice(data.as_slice());
+                    }
+                }
+                TensorData::Small { dtype: *dtype, data: out.into() }
+            }
         };
         Tensor::new(shape, data)
     }
@@ -558,6 +622,9 @@ impl PartialEq for Tensor {
         }
         if self.dtype() == DType::String {
             return self.as_strings().ok() == other.as_strings().ok();
+        }
+        if self.dtype().is_small() {
+            return self.as_small().ok() == other.as_small().ok();
         }
         crate::dispatch_dtype!(self.dtype(), T => self.as_slice::<T>().ok() == other.as_slice::<T>().ok(), _ => false)
     }
@@ -639,6 +706,30 @@ mod tests {
         let s = Tensor::stack(&[&a, &b]).unwrap();
         assert_eq!(s.as_strings().unwrap(), &["a", "b", "c"]);
         assert_eq!(s.split(&[2, 1]).unwrap()[1].as_strings().unwrap(), &["c"]);
+    }
+
+    #[test]
+    fn small_types_store_cast_and_move() {
+        let x = Tensor::from_vec(vec![2, 2], vec![-9.0f32, 1.5, 7.0, 0.4789]).unwrap();
+        let i4 = x.cast(DType::Int4).unwrap();
+        assert_eq!(i4.dtype(), DType::Int4);
+        assert_eq!(i4.to_i64_vec().unwrap(), vec![7, 1, 7, 0]);
+        assert_eq!(i4.cast(DType::Int8).unwrap().as_slice::<i8>().unwrap(), &[7, 1, 7, 0]);
+        let f8 = x.cast(DType::Float8E4M3FN).unwrap();
+        assert_eq!(f8.to_f64_vec().unwrap(), vec![-9.0, 1.5, 7.0, 0.46875]);
+        assert_eq!(f8.cast(DType::Float32).unwrap().as_slice::<f32>().unwrap(), &[-9.0, 1.5, 7.0, 0.46875]);
+        let u2 = Tensor::from_vec(vec![3], vec![-1i64, 2, 5]).unwrap().cast(DType::UInt2).unwrap();
+        assert_eq!(u2.as_small().unwrap(), &[3, 2, 1]);
+        let s = Tensor::stack(&[&f8, &f8]).unwrap();
+        assert_eq!(s.shape(), &[4, 2]);
+        assert_eq!(s.dtype(), DType::Float8E4M3FN);
+        assert_eq!(s.split(&[2, 2]).unwrap()[1], f8);
+        assert_ne!(f8, i4);
+        let z = Tensor::zeros(DType::Float4E2M1, vec![3]).unwrap().into_shared();
+        assert_eq!(z.clone().as_small().unwrap(), &[0, 0, 0]);
+        assert!(Tensor::from_small(DType::Int8, vec![1], vec![0]).is_err());
+        assert!(f8.as_slice::<u8>().is_err());
+        assert!(format!("{f8:?}").contains("float8e4m3fn"));
     }
 
     #[test]

@@ -4,10 +4,15 @@
 //! (`float_data`, `int32_data` holding 8/16-bit ints, bools and half floats'
 //! bits, `int64_data`, `double_data`, `uint64_data`, `string_data`), or in an
 //! external file next to the model.
+//!
+//! Low-precision types ([`ronn_core::lowp`]): float8 take one byte each in
+//! `raw_data` and one `int32_data` entry each; 4-bit types (int4, uint4, float4)
+//! pack two per byte, low nibble first, and 2-bit types four per byte, lowest
+//! bits first, both in `raw_data` and in `int32_data` (one packed byte per entry).
 
 use crate::proto::TensorProto;
 use half::{bf16, f16};
-use ronn_core::{DType, Error, Result, Tensor, TensorData};
+use ronn_core::{lowp, DType, Error, Result, Tensor, TensorData};
 use std::path::Path;
 
 fn dims_of(p: &TensorProto) -> Result<Vec<usize>> {
@@ -115,7 +120,22 @@ pub fn tensor_from_proto(p: &TensorProto, base: Option<&Path>) -> Result<Tensor>
     } else {
         p.raw_data.as_deref()
     };
-    let data = if dtype == DType::String {
+    let data = if dtype.is_small() {
+        let packed: Vec<u8> = match raw {
+            Some(r) => r.to_vec(),
+            None => p.int32_data.iter().map(|&v| v as u8).collect(),
+        };
+        let want = lowp::packed_len(dtype, n);
+        if packed.len() != want {
+            return Err(Error::InvalidModel(format!(
+                "tensor '{name}' ({dtype}{shape:?}) needs {want} bytes of packed data, has {}",
+                packed.len()
+            )));
+        }
+        let v = lowp::unpack(dtype, &packed, n)
+            .ok_or_else(|| Error::InvalidModel(format!("tensor '{name}' has too little data")))?;
+        TensorData::Small { dtype, data: v.into() }
+    } else if dtype == DType::String {
         TensorData::Str(
             p.string_data.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect::<Vec<_>>().into(),
         )
@@ -207,6 +227,7 @@ pub fn tensor_to_proto(t: &Tensor, name: &str) -> TensorProto {
             p.string_data = s.as_slice().iter().map(|x| x.as_bytes().to_vec()).collect();
             return p;
         }
+        TensorData::Small { dtype, data } => lowp::pack(*dtype, data.as_slice()),
     };
     p.raw_data = Some(raw);
     p
@@ -243,6 +264,43 @@ mod tests {
         assert_eq!(t.as_slice::<f16>().unwrap(), &[f16::from_f32(1.0), f16::from_f32(-2.0)]);
         let p = TensorProto { dims: vec![2], data_type: Some(12), uint64_data: vec![7, 8], ..Default::default() };
         assert_eq!(tensor_from_proto(&p, None).unwrap().as_slice::<u32>().unwrap(), &[7, 8]);
+    }
+
+    #[test]
+    fn small_types_pack_and_round_trip() {
+        use ronn_core::lowp::int_from_i64;
+        let i4: Vec<u8> = [-8i64, 7, -1, 0, 3].iter().map(|&x| int_from_i64(DType::Int4, x)).collect();
+        let t = Tensor::from_small(DType::Int4, vec![5], i4).unwrap();
+        let p = tensor_to_proto(&t, "x");
+        assert_eq!(p.raw_data.as_deref(), Some(&[0x78u8, 0x0F, 0x03][..]));
+        assert_eq!(tensor_from_proto(&p, None).unwrap(), t);
+        let ts = vec![
+            Tensor::from_small(DType::UInt4, vec![2, 2], vec![0, 15, 8, 1]).unwrap(),
+            Tensor::from_small(DType::Float4E2M1, vec![3], vec![0xF, 0x1, 0x8]).unwrap(),
+            Tensor::from_small(DType::Int2, vec![5], vec![0xFE, 1, 0xFF, 0, 1]).unwrap(),
+            Tensor::from_small(DType::UInt2, vec![1, 3], vec![3, 2, 1]).unwrap(),
+            Tensor::from_small(DType::Float8E4M3FN, vec![3], vec![0x7E, 0x80, 0x01]).unwrap(),
+            Tensor::from_small(DType::Float8E5M2FNUZ, vec![2], vec![0x7F, 0x00]).unwrap(),
+            Tensor::from_small(DType::Float8E8M0, vec![1], vec![127]).unwrap(),
+            Tensor::from_small(DType::Float8E5M2, vec![0], vec![]).unwrap(),
+        ];
+        for t in ts {
+            let back = tensor_from_proto(&tensor_to_proto(&t, "x"), None).unwrap();
+            assert_eq!(back, t);
+        }
+        // Typed fields: float8 one per int32, 4-bit packed per int32, 2-bit too.
+        let p = TensorProto { dims: vec![2], data_type: Some(17), int32_data: vec![0x7E, 0xC0], ..Default::default() };
+        assert_eq!(tensor_from_proto(&p, None).unwrap().to_f64_vec().unwrap(), vec![448.0, -2.0]);
+        let p = TensorProto { dims: vec![3], data_type: Some(22), int32_data: vec![0x9F, 0x07], ..Default::default() };
+        assert_eq!(tensor_from_proto(&p, None).unwrap().to_i64_vec().unwrap(), vec![-1, -7, 7]);
+        let p =
+            TensorProto { dims: vec![4], data_type: Some(26), int32_data: vec![0b01_00_11_10], ..Default::default() };
+        assert_eq!(tensor_from_proto(&p, None).unwrap().to_i64_vec().unwrap(), vec![-2, -1, 0, 1]);
+        // Wrong packed lengths.
+        let p = TensorProto { dims: vec![3], data_type: Some(21), raw_data: Some(vec![0]), ..Default::default() };
+        assert!(tensor_from_proto(&p, None).is_err());
+        let p = TensorProto { dims: vec![2], data_type: Some(19), raw_data: Some(vec![0; 3]), ..Default::default() };
+        assert!(tensor_from_proto(&p, None).is_err());
     }
 
     #[test]
