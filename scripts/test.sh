@@ -32,6 +32,8 @@ cargo fmt --all -- --check
 
 step "release build"
 cargo build --release -p ronn-cli
+# docs/SUPPORTED_OPS.md must match the registry of this build.
+$PY scripts/gen-supported-ops.py --check
 
 step "cargo test"
 cargo test --workspace --quiet

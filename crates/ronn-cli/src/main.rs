@@ -41,6 +41,12 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// Per-op report on the terminal and a Chrome trace file (Perfetto, chrome://tracing).
     Profile(profile::ProfileArgs),
+    /// The operators this build runs: domain, op type, opset range, provider.
+    Ops {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Options shared by `run` and `bench`.
@@ -98,6 +104,10 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run::run(&a),
         Cmd::Bench(a) => bench::bench(&a),
         Cmd::Profile(a) => profile::profile(&a),
+        Cmd::Ops { json } => {
+            print_ops(json);
+            Ok(())
+        }
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -105,6 +115,33 @@ fn main() -> ExitCode {
             let msg = e.to_string().replace('\n', " ");
             eprintln!("error [{}]: {msg}", e.code());
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `ronn ops`: the registry as a table or JSON lines (scripts/gen-supported-ops.py reads the JSON).
+fn print_ops(json: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for op in ronn::supported_ops() {
+        let until = if op.until == i64::MAX { None } else { Some(op.until) };
+        if json {
+            let v = serde_json::json!({
+                "domain": op.domain, "op_type": op.op_type, "since": op.since, "until": until, "provider": op.provider,
+            });
+            // A closed pipe (`ronn ops | head`) just ends the listing.
+            if writeln!(out, "{v}").is_err() {
+                return;
+            }
+        } else {
+            let domain = if op.domain.is_empty() { "ai.onnx" } else { &op.domain };
+            let range = match until {
+                Some(u) => format!("{}-{u}", op.since),
+                None => format!("{}+", op.since),
+            };
+            if writeln!(out, "{domain:<26} {:<28} {range:<8} {}", op.op_type, op.provider).is_err() {
+                return;
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ mod session;
 #[cfg(feature = "async")]
 pub use async_session::{AsyncSession, RunFuture};
 pub use batch::{BatchConfig, BatchProcessor, BatchStats, BatchStrategy, BatchTicket, CloseMode, WAIT_WINDOW};
-pub use model::{Model, TensorInfo};
+pub use model::{supported_ops, Model, OpSupport, TensorInfo};
 pub use options::{MemoryPoolOption, OptimizationLevel, ProviderType, SessionOptions};
 pub use run_options::{CancelToken, RunOptions};
 pub use session::{Outputs, Session};

@@ -14,6 +14,30 @@ pub(crate) fn cpu_registry() -> &'static KernelRegistry {
     REG.get_or_init(ronn_cpu::registry)
 }
 
+/// One registered operator: what `docs/SUPPORTED_OPS.md` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpSupport {
+    /// Its domain ("" is the default ONNX domain).
+    pub domain: String,
+    /// The op type.
+    pub op_type: String,
+    /// First opset the kernel covers.
+    pub since: i64,
+    /// Last opset it covers (`i64::MAX`: every later one so far).
+    pub until: i64,
+    /// The execution provider whose kernel it is.
+    pub provider: &'static str,
+}
+
+/// Every operator this build can run, by provider, sorted.
+pub fn supported_ops() -> Vec<OpSupport> {
+    cpu_registry()
+        .entries()
+        .into_iter()
+        .map(|(domain, op_type, since, until)| OpSupport { domain, op_type, since, until, provider: "cpu" })
+        .collect()
+}
+
 /// Name, element type and shape (with symbolic dims) of a model input or output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorInfo {

@@ -32,11 +32,12 @@ pub use ronn_core::pool::{global_pool, MemoryPool, PoolConfig, PoolStats};
 pub use ronn_core::{bf16, f16, DType, Element, Error, ErrorCode, Result, Tensor, TensorData, Value};
 pub use ronn_core::{ProfileCategory, ProfileConfig, ProfileEvent, ProfileReport, ProfileScope, Profiler};
 pub use ronn_ir::{Dim, ValueType};
+pub use ronn_runtime::supported_ops;
 #[cfg(feature = "async")]
 pub use ronn_runtime::{AsyncSession, RunFuture};
 pub use ronn_runtime::{
     BatchConfig, BatchProcessor, BatchStats, BatchStrategy, BatchTicket, CancelToken, CloseMode, MemoryPoolOption,
-    Model, OptimizationLevel, Outputs, ProviderType, RunOptions, Session, SessionOptions, TensorInfo,
+    Model, OpSupport, OptimizationLevel, Outputs, ProviderType, RunOptions, Session, SessionOptions, TensorInfo,
 };
 
 /// Reading and writing values as serialized ONNX protos (the backend-test `.pb` layout).
