@@ -65,6 +65,8 @@ def cases():
     yield "BiasGelu", case("BiasGelu", [("a", x), ("b", f32(8))])
     yield "QuickGelu", case("QuickGelu", [("x", x)])
     yield "QuickGelu_alpha", case("QuickGelu", [("x", x)], alpha=1.5)
+    big = f32(4, 128, 256)  # > 64K elements: the parallel path
+    yield "FastGelu_large_bias", case("FastGelu", [("x", big), ("b", f32(256))])
 
     h = 16
     xs, sk = f32(2, 4, h), f32(2, 4, h)
@@ -76,6 +78,12 @@ def cases():
         out_names=["y", "", "", "sum"], epsilon=1e-5)
     yield "SkipLayerNormalization_nobeta", case(
         "SkipLayerNormalization", [("x", xs), ("s", sk), ("g", g)], epsilon=1e-12)
+    yield "SkipLayerNormalization_large", case(
+        "SkipLayerNormalization", [("x", f32(4, 64, 384)), ("s", f32(4, 64, 384)), ("g", f32(384)),
+                                   ("be", f32(384))], epsilon=1e-5)
+    yield "SkipLayerNormalization_f16", case(
+        "SkipLayerNormalization", [(n, a.astype(np.float16)) for n, a in
+                                   [("x", xs), ("s", sk), ("g", g), ("be", be)]], epsilon=1e-5)
     yield "SkipSimplifiedLayerNormalization", case(
         "SkipSimplifiedLayerNormalization", [("x", xs), ("s", sk), ("g", g)], epsilon=1e-6)
 
@@ -100,6 +108,11 @@ def cases():
     yield "Attention_unidirectional", case("Attention", [("x", xa), ("w", w), ("b", wb)], num_heads=nh,
                                            unidirectional=1)
     yield "Attention_scale", case("Attention", [("x", xa), ("w", w), ("b", wb)], num_heads=4, scale=0.2)
+    m3 = rng.integers(0, 2, (b, s, s)).astype(np.int32)
+    m3[:, :, 0] = 1
+    yield "Attention_mask3d", case("Attention", [("x", xa), ("w", w), ("b", wb), ("m", m3)], num_heads=nh)
+    yield "Attention_mask2b", case("Attention", [("x", xa), ("w", w), ("b", wb),
+                                                  ("m", np.array([4, 5, 1, 0], dtype=np.int32))], num_heads=nh)
     w2 = f32(d, 16 + 16 + 8, scale=0.3)
     yield "Attention_qkv_sizes", case("Attention", [("x", xa), ("w", w2), ("b", f32(40))], num_heads=2,
                                       qkv_hidden_sizes=[16, 16, 8])
@@ -115,6 +128,11 @@ def cases():
     yield "MultiHeadAttention_mask1d", case(
         "MultiHeadAttention", [("q", q), ("k", k), ("v", v), ("bias", None), ("m", np.array([4, 6], np.int32))],
         num_heads=4, scale=0.3)
+    yield "MultiHeadAttention_attention_bias", case(
+        "MultiHeadAttention", [("q", q), ("k", k), ("v", v), ("bias", None), ("m", None),
+                               ("ab", f32(1, nh, s, L))], num_heads=nh)
+    yield "MultiHeadAttention_unidirectional", case(
+        "MultiHeadAttention", [("q", q), ("k", f32(b, s, d)), ("v", f32(b, s, d))], num_heads=nh, unidirectional=1)
     # (packed QKV / packed KV layouts: onnxruntime's CPU kernel does not implement them)
 
     # RotaryEmbedding (com.microsoft): input, position_ids, cos_cache, sin_cache
@@ -133,13 +151,15 @@ def cases():
         num_heads=nh, rotary_embedding_dim=4)
 
     # MatMulNBits: A [M, K], B uint8 [N, K/bs, bs/2], scales [N * K/bs], zero_points packed
-    for K, N, bsz, zp in [(32, 8, 16, False), (64, 12, 32, True), (40, 5, 16, True)]:
+    for K, N, bsz, zp in [(32, 8, 16, False), (64, 12, 32, True), (40, 5, 16, True), (512, 256, 32, False)]:
         kb = -(-K // bsz)
         bq = rng.integers(0, 256, (N, kb, bsz // 2)).astype(np.uint8)
         sc = f32(N * kb, scale=0.1)
-        ins = [("a", f32(3, K)), ("b", bq), ("s", sc)]
+        ins = [("a", f32(2, 3, K)), ("b", bq), ("s", sc)]
         if zp:
             ins.append(("z", rng.integers(0, 256, (N * (-(-kb // 2)),)).astype(np.uint8)))
+        if K == 40:
+            ins += [("g", None), ("bias", f32(N))]
         yield f"MatMulNBits_K{K}_N{N}_bs{bsz}{'_zp' if zp else ''}", case(
             "MatMulNBits", ins, K=K, N=N, bits=4, block_size=bsz)
 
