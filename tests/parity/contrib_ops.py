@@ -40,19 +40,21 @@ def f32(*shape, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
-def case(op, inputs, n_out=1, out_names=None, **attrs):
-    """inputs: list of (name, array or None). Returns (op, model, feeds)."""
+def case(op, inputs, n_out=1, out_names=None, inits=(), **attrs):
+    """inputs: list of (name, array or None); names in `inits` become initializers. Returns (model, feeds)."""
     in_names = [n if a is not None else "" for n, a in inputs]
     outs = out_names or [f"y{k}" for k in range(n_out)]
     node = helper.make_node(op, in_names, outs, domain="com.microsoft", **attrs)
-    g_in = [helper.make_tensor_value_info(n, NP2ONNX[a.dtype], a.shape) for n, a in inputs if a is not None]
+    g_in = [helper.make_tensor_value_info(n, NP2ONNX[a.dtype], a.shape) for n, a in inputs
+            if a is not None and n not in inits]
+    g_init = [numpy_helper.from_array(a, n) for n, a in inputs if a is not None and n in inits]
     g_out = [onnx.ValueInfoProto(name=o) for o in outs if o]
-    graph = helper.make_graph([node], f"{op}_test", g_in, g_out)
+    graph = helper.make_graph([node], f"{op}_test", g_in, g_out, initializer=g_init)
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
     )
     model.ir_version = 8
-    feeds = {n: a for n, a in inputs if a is not None}
+    feeds = {n: a for n, a in inputs if a is not None and n not in inits}
     return model, feeds
 
 
@@ -162,6 +164,8 @@ def cases():
             ins += [("g", None), ("bias", f32(N))]
         yield f"MatMulNBits_K{K}_N{N}_bs{bsz}{'_zp' if zp else ''}", case(
             "MatMulNBits", ins, K=K, N=N, bits=4, block_size=bsz)
+        yield f"MatMulNBits_K{K}_N{N}_bs{bsz}{'_zp' if zp else ''}_const", case(
+            "MatMulNBits", ins, inits=("b", "s", "z"), K=K, N=N, bits=4, block_size=bsz)
 
 
 def run_ort(model, feeds):

@@ -715,6 +715,84 @@ fn build_rotary(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
 
 // ---------------------------------------------------------------- MatMulNBits
 
+/// MatMulNBits layout: K, N, bits, block_size.
+#[derive(Clone, Copy)]
+struct NBits {
+    k: usize,
+    n: usize,
+    bits: usize,
+    bs: usize,
+}
+
+/// Dequantizes B (uint8 [N, k_blocks, blob]) with its scales and zero points into W^T [K, N].
+fn dequant_nbits(g: NBits, bq: &Tensor, sc_t: &Tensor, zp_t: Option<&Tensor>) -> Result<Vec<f32>> {
+    let NBits { k, n: nn, bits, bs } = g;
+    let kb = k.div_ceil(bs);
+    let blob = bs * bits / 8;
+    if bq.dtype() != DType::UInt8 || bq.len() != nn * kb * blob {
+        return Err(Error::ShapeMismatch(format!(
+            "B must be uint8 [{nn}, {kb}, {blob}], got {} {:?}",
+            bq.dtype(),
+            bq.shape()
+        )));
+    }
+    let bv = bq.as_slice::<u8>()?;
+    let scales = f32s(sc_t, "scales")?;
+    if scales.len() != nn * kb {
+        return Err(Error::ShapeMismatch(format!(
+            "scales must hold N*k_blocks = {} values, got {}",
+            nn * kb,
+            scales.len()
+        )));
+    }
+    let default_zp = (1u32 << (bits - 1)) as f32;
+    let per_byte = 8 / bits;
+    let mask = (1u32 << bits) - 1;
+    // Zero point of (n, block) as a float; float zero points are added after scaling.
+    let zp: Vec<f32> = match zp_t {
+        None => vec![default_zp; nn * kb],
+        Some(z) if z.dtype() == DType::UInt8 => {
+            let zb = z.as_slice::<u8>()?;
+            let row = kb.div_ceil(per_byte);
+            if zb.len() != nn * row {
+                return Err(Error::ShapeMismatch(format!(
+                    "zero_points must hold {} bytes, got {}",
+                    nn * row,
+                    zb.len()
+                )));
+            }
+            (0..nn * kb)
+                .map(|i| {
+                    let (r, c) = (i / kb, i % kb);
+                    ((zb[r * row + c / per_byte] as u32 >> ((c % per_byte) * bits)) & mask) as f32
+                })
+                .collect()
+        }
+        Some(z) => {
+            let v = f32s(z, "zero_points")?;
+            if v.len() != nn * kb {
+                return Err(Error::ShapeMismatch(format!("float zero_points must hold {} values", nn * kb)));
+            }
+            v
+        }
+    };
+    let float_zp = zp_t.is_some_and(|z| z.dtype() != DType::UInt8);
+    let mut wt = vec![0f32; k * nn];
+    for n in 0..nn {
+        for blk in 0..kb {
+            let s = scales[n * kb + blk];
+            let z = zp[n * kb + blk];
+            let base = (n * kb + blk) * blob;
+            for i in 0..bs.min(k - blk * bs) {
+                let byte = bv[base + i / per_byte] as u32;
+                let q = ((byte >> ((i % per_byte) * bits)) & mask) as f32;
+                wt[(blk * bs + i) * nn + n] = if float_zp { q * s + z } else { (q - z) * s };
+            }
+        }
+    }
+    Ok(wt)
+}
+
 fn build_matmul_nbits(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let node = ctx.node;
     let k = node.attr_i_or("K", 0)?;
@@ -730,82 +808,37 @@ fn build_matmul_nbits(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     if node.inputs.get(4).is_some_and(|s| !s.is_empty()) {
         return Err(node.unsupported("MatMulNBits g_idx input"));
     }
-    let (k, nn, bits, bs) = (k as usize, nn as usize, bits as usize, bs as usize);
+    let g = NBits { k: k as usize, n: nn as usize, bits: bits as usize, bs: bs as usize };
+    // Weights are initializers in exported models: dequantize once at planning time.
+    let has_zp = node.inputs.get(3).is_some_and(|s| !s.is_empty());
+    let packed: Option<std::sync::Arc<Vec<f32>>> = match (ctx.constant(1), ctx.constant(2), ctx.constant(3)) {
+        (Some(b), Some(s), z) if !has_zp || z.is_some() => Some(std::sync::Arc::new(dequant_nbits(g, b, s, z)?)),
+        _ => None,
+    };
     kernel(move |_, inputs| {
         let a = input(inputs, 0)?;
-        let bq = input(inputs, 1)?;
-        let sc_t = input(inputs, 2)?;
-        let zp_t = opt_input(inputs, 3)?;
-        let bias = vec_of(opt_input(inputs, 5)?, nn, "bias")?;
-        if a.shape().last() != Some(&k) {
-            return Err(Error::ShapeMismatch(format!("A must end in K = {k}, got {:?}", a.shape())));
+        let bias = vec_of(opt_input(inputs, 5)?, g.n, "bias")?;
+        if a.shape().last() != Some(&g.k) {
+            return Err(Error::ShapeMismatch(format!("A must end in K = {}, got {:?}", g.k, a.shape())));
         }
-        let kb = k.div_ceil(bs);
-        let blob = bs * bits / 8;
-        if bq.dtype() != DType::UInt8 || bq.len() != nn * kb * blob {
-            return Err(Error::ShapeMismatch(format!("B must be uint8 [{nn}, {kb}, {blob}], got {} {:?}", bq.dtype(), bq.shape())));
-        }
-        let bv = bq.as_slice::<u8>()?;
-        let scales = f32s(sc_t, "scales")?;
-        if scales.len() != nn * kb {
-            return Err(Error::ShapeMismatch(format!("scales must hold N*k_blocks = {} values, got {}", nn * kb, scales.len())));
-        }
-        let default_zp = (1u32 << (bits - 1)) as f32;
-        let per_byte = 8 / bits;
-        let mask = (1u32 << bits) - 1;
-        // zero point of (n, block) as a float.
-        let zp: Vec<f32> = match zp_t {
-            None => vec![default_zp; nn * kb],
-            Some(z) if z.dtype() == DType::UInt8 => {
-                let zb = z.as_slice::<u8>()?;
-                let row = kb.div_ceil(per_byte);
-                if zb.len() != nn * row {
-                    return Err(Error::ShapeMismatch(format!("zero_points must hold {} bytes, got {}", nn * row, zb.len())));
-                }
-                (0..nn * kb)
-                    .map(|i| {
-                        let (r, c) = (i / kb, i % kb);
-                        ((zb[r * row + c / per_byte] as u32 >> ((c % per_byte) * bits)) & mask) as f32
-                    })
-                    .collect()
-            }
-            Some(z) => {
-                let v = f32s(z, "zero_points")?;
-                if v.len() != nn * kb {
-                    return Err(Error::ShapeMismatch(format!("float zero_points must hold {} values", nn * kb)));
-                }
-                v
+        let owned;
+        let wt: &[f32] = match &packed {
+            Some(w) => w,
+            None => {
+                owned = dequant_nbits(g, input(inputs, 1)?, input(inputs, 2)?, opt_input(inputs, 3)?)?;
+                &owned
             }
         };
-        let float_zp = zp_t.is_some_and(|z| z.dtype() != DType::UInt8);
-        // Dequantize to W^T [K, N].
-        let mut wt = vec![0f32; k * nn];
-        for n in 0..nn {
-            for blk in 0..kb {
-                let s = scales[n * kb + blk];
-                let z = zp[n * kb + blk];
-                let base = (n * kb + blk) * blob;
-                for i in 0..bs {
-                    let kk = blk * bs + i;
-                    if kk >= k {
-                        break;
-                    }
-                    let byte = bv[base + i / per_byte] as u32;
-                    let q = ((byte >> ((i % per_byte) * bits)) & mask) as f32;
-                    wt[kk * nn + n] = if float_zp { q * s + z } else { (q - z) * s };
-                }
-            }
-        }
         let av = f32s(a, "A")?;
-        let m = av.len() / k;
-        let mut out = vec![0f32; m * nn];
-        ronn_kernels::matmul(m, nn, k, &av, &wt, &mut out, m * nn * k > PAR)?;
+        let m = av.len() / g.k;
+        let mut out = vec![0f32; m * g.n];
+        ronn_kernels::matmul(m, g.n, g.k, &av, wt, &mut out, m * g.n * g.k > PAR)?;
         if let Some(bb) = &bias {
             add_bias(&mut out, bb);
         }
         let mut shape = a.shape().to_vec();
         if let Some(l) = shape.last_mut() {
-            *l = nn;
+            *l = g.n;
         }
         output(from_f32(a.dtype(), shape, out)?)
     })
@@ -813,7 +846,7 @@ fn build_matmul_nbits(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{assert_close, run_node, run_node_opt};
+    use crate::testing::{assert_close, run_node, run_node_const, run_node_opt};
     use ronn_core::{Tensor, Value};
     use ronn_ir::{Attribute, Node};
 
@@ -893,6 +926,9 @@ mod tests {
         let s = t(&[1], &[0.5]);
         let y = &run_node(&n, vec![a, b.clone(), s.clone()]).unwrap()[0];
         // sum_i (i - 8) * 0.5 = (120 - 128) * 0.5 = -4
+        assert_close(y.as_slice::<f32>().unwrap(), &[-4.0]);
+        // planning-time dequantization gives the same result
+        let y = &run_node_const(&n, vec![t(&[1, 16], &[1.0; 16]), b.clone(), s.clone()]).unwrap()[0];
         assert_close(y.as_slice::<f32>().unwrap(), &[-4.0]);
         assert!(run_node(&n, vec![t(&[1, 15], &[1.0; 15]), b, s]).is_err());
     }
