@@ -932,4 +932,63 @@ mod tests {
         assert_close(y.as_slice::<f32>().unwrap(), &[-4.0]);
         assert!(run_node(&n, vec![t(&[1, 15], &[1.0; 15]), b, s]).is_err());
     }
+
+    #[test]
+    fn attention_causal_and_errors() {
+        // Expected values from onnxruntime 1.32.
+        let x = t(&[1, 2, 2], &[1.0, 0.0, 0.0, 1.0]);
+        let w = t(&[2, 6], &[1.0, 0.0, 1.0, 0.0, 1.0, 2.0, 0.0, 1.0, 0.0, 1.0, 3.0, 4.0]);
+        let b = t(&[6], &[0.0; 6]);
+        let n = ms("Attention", &["x", "w", "b"], &["y"]).with_attr("num_heads", Attribute::Int(1));
+        let y = &run_node(&n, vec![x.clone(), w.clone(), b.clone()]).unwrap()[0];
+        assert_close(y.as_slice::<f32>().unwrap(), &[1.6604769, 2.660477, 2.339523, 3.339523]);
+        let nc = n.clone().with_attr("unidirectional", Attribute::Int(1));
+        let y = &run_node(&nc, vec![x.clone(), w.clone(), b.clone()]).unwrap()[0];
+        assert_close(y.as_slice::<f32>().unwrap(), &[1.0, 2.0, 2.339523, 3.339523]);
+        // weights of the wrong width, and num_heads missing, are errors
+        assert!(run_node(&n, vec![x.clone(), t(&[2, 5], &[0.0; 10]), t(&[5], &[0.0; 5])]).is_err());
+        assert!(run_node(&ms("Attention", &["x", "w", "b"], &["y"]), vec![x, w, b]).is_err());
+    }
+
+    #[test]
+    fn rotary_halves_and_interleaved() {
+        let x = t(&[1, 1, 4], &[1.0, 2.0, 3.0, 4.0]);
+        let cos = t(&[2, 2], &[1.0, 1.0, 0.5, 0.0]);
+        let sin = t(&[2, 2], &[0.0, 0.0, 0.8660254, 1.0]);
+        let pos = Tensor::from_vec(vec![1, 1], vec![1i64]).unwrap();
+        let n = ms("RotaryEmbedding", &["x", "p", "c", "s"], &["y"]);
+        let y = &run_node(&n, vec![x.clone(), pos.clone(), cos.clone(), sin.clone()]).unwrap()[0];
+        assert_close(y.as_slice::<f32>().unwrap(), &[-2.098076, -4.0, 2.3660254, 2.0]);
+        let ni = n.clone().with_attr("interleaved", Attribute::Int(1));
+        let y = &run_node(&ni, vec![x.clone(), pos, cos.clone(), sin.clone()]).unwrap()[0];
+        assert_close(y.as_slice::<f32>().unwrap(), &[-1.2320508, 1.8660254, -4.0, 3.0]);
+        // position out of the caches' range
+        let far = Tensor::from_vec(vec![1, 1], vec![5i64]).unwrap();
+        assert!(run_node(&n, vec![x, far, cos, sin]).is_err());
+    }
+
+    #[test]
+    fn embed_layer_norm_and_mask_index() {
+        let ids = Tensor::from_vec(vec![1, 2], vec![1i32, 0]).unwrap();
+        let seg = Tensor::from_vec(vec![1, 2], vec![0i32, 1]).unwrap();
+        let we = t(&[2, 3], &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        let pe = t(&[2, 3], &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+        let se = t(&[2, 3], &[0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+        let g = t(&[3], &[1.0; 3]);
+        let be = t(&[3], &[0.0; 3]);
+        let m = Tensor::from_vec(vec![1, 2], vec![1i32, 0]).unwrap();
+        let n = ms("EmbedLayerNormalization", &["i", "s", "we", "pe", "se", "g", "be", "m"], &["y", "mi"])
+            .with_attr("epsilon", Attribute::Float(1e-5));
+        let out = run_node(&n, vec![ids.clone(), seg.clone(), we.clone(), pe.clone(), se.clone(), g.clone(), be.clone(), m])
+            .unwrap();
+        assert_close(
+            out[0].as_slice::<f32>().unwrap(),
+            &[-0.70710266, -0.70710266, 1.4142058, -1.4141817, 0.707091, 0.707091],
+        );
+        assert_eq!(out[1].as_slice::<i32>().unwrap(), &[1]);
+        // an input id past the vocabulary is an error
+        let bad = Tensor::from_vec(vec![1, 2], vec![7i32, 0]).unwrap();
+        let n2 = ms("EmbedLayerNormalization", &["i", "s", "we", "pe", "se", "g", "be"], &["y", "mi"]);
+        assert!(run_node(&n2, vec![bad, seg, we, pe, se, g, be]).is_err());
+    }
 }
