@@ -206,7 +206,9 @@ fn skip_ln(ctx: &BuildCtx, simplified: bool) -> Result<Box<dyn Kernel>> {
         let skip = input(inputs, 1)?;
         let shape = x.shape().to_vec();
         if shape.len() < 2 {
-            return Err(Error::ShapeMismatch(format!("SkipLayerNormalization input must be 2-D or 3-D, got {shape:?}")));
+            return Err(Error::ShapeMismatch(format!(
+                "SkipLayerNormalization input must be 2-D or 3-D, got {shape:?}"
+            )));
         }
         let h = shape[shape.len() - 1];
         let total = x.len();
@@ -300,7 +302,9 @@ fn build_embed_ln(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
                     None => si as i64,
                     Some(p) if p.len() == b * s => p[t],
                     Some(p) if p.len() == s => p[si],
-                    Some(_) => return Err(Error::ShapeMismatch("position_ids must be [batch, seq] or [1, seq]".into())),
+                    Some(_) => {
+                        return Err(Error::ShapeMismatch("position_ids must be [batch, seq] or [1, seq]".into()))
+                    }
                 };
                 let p = &pos[row(&pos, p_id, "position_ids")?];
                 for i in 0..h {
@@ -320,7 +324,9 @@ fn build_embed_ln(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         let mut outs = vec![from_f32(dt, vec![b, s, h], v)?];
         if n_out > 1 {
             let mi: Vec<i32> = match (&mask, mask_index_type) {
-                (Some(m), 1) => (0..b).map(|bi| m[bi * s..(bi + 1) * s].iter().filter(|&&x| x != 0).count() as i32).collect(),
+                (Some(m), 1) => {
+                    (0..b).map(|bi| m[bi * s..(bi + 1) * s].iter().filter(|&&x| x != 0).count() as i32).collect()
+                }
                 _ => vec![0; b],
             };
             outs.push(Tensor::from_vec(vec![b], mi)?);
@@ -389,13 +395,7 @@ fn sdpa(
 
 /// Key mask as an additive term per (batch, query row, key col). Handles 1-D [B] (valid
 /// lengths), 1-D [2B] (end, start), 2-D [B, L] (1 keep / 0 mask), 3-D [B, S, L].
-fn key_mask(
-    m: Option<&Tensor>,
-    b: usize,
-    s: usize,
-    l: usize,
-    filter: f32,
-) -> Result<Option<Vec<f32>>> {
+fn key_mask(m: Option<&Tensor>, b: usize, s: usize, l: usize, filter: f32) -> Result<Option<Vec<f32>>> {
     let Some(m) = m else { return Ok(None) };
     let vals = crate::helpers::ints_of(m)?;
     let mut out = vec![0f32; b * s * l];
@@ -493,7 +493,7 @@ fn build_attention(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
     let n = n as usize;
     let causal = node.attr_i_or("unidirectional", 0)? != 0;
     let qkv = node.attr_ints("qkv_hidden_sizes")?;
-    if qkv.as_ref().is_some_and(|v| v.len() != 3 || v.iter().any(|&x| x <= 0 || x as usize % n != 0)) {
+    if qkv.as_ref().is_some_and(|v| v.len() != 3 || v.iter().any(|&x| x <= 0 || !(x as usize).is_multiple_of(n))) {
         return Err(node.unsupported("qkv_hidden_sizes must be 3 positive multiples of num_heads"));
     }
     if node.attr_i_or("do_rotary", 0)? != 0 {
@@ -513,14 +513,18 @@ fn build_attention(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         };
         let tot = match *w.shape() {
             [d, t] if d == din => t,
-            ref o => return Err(Error::ShapeMismatch(format!("Attention weights must be [{din}, 3*hidden], got {o:?}"))),
+            ref o => {
+                return Err(Error::ShapeMismatch(format!("Attention weights must be [{din}, 3*hidden], got {o:?}")))
+            }
         };
         let (hq, hk, hvv) = match &qkv {
             Some(v) => (v[0] as usize, v[1] as usize, v[2] as usize),
             None => (tot / 3, tot / 3, tot / 3),
         };
         if hq + hk + hvv != tot || hq % n != 0 || hvv % n != 0 || hq != hk {
-            return Err(Error::ShapeMismatch(format!("Attention weights width {tot} does not fit q/k/v sizes {hq}/{hk}/{hvv}")));
+            return Err(Error::ShapeMismatch(format!(
+                "Attention weights width {tot} does not fit q/k/v sizes {hq}/{hk}/{hvv}"
+            )));
         }
         if opt_input(inputs, 4)?.is_some() {
             return Err(Error::InvalidArgument("Attention past input is not supported".into()));
@@ -601,7 +605,9 @@ fn build_mha(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
                 let ks = kt.shape();
                 let h = d / n;
                 if ks[0] != b || ks[2] != n || ks[3] != 2 || ks[4] != h {
-                    return Err(Error::ShapeMismatch(format!("packed key/value must be [{b}, L, {n}, 2, {h}], got {ks:?}")));
+                    return Err(Error::ShapeMismatch(format!(
+                        "packed key/value must be [{b}, L, {n}, 2, {h}], got {ks:?}"
+                    )));
                 }
                 let l = ks[1];
                 let kv = f32s(kt, "key")?;
@@ -666,7 +672,13 @@ fn build_rotary(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         let (b, s, n, d, bsnh) = match *x.shape() {
             [b, nh, s, d] => (b, s, nh, d, false),
             [b, s, hid] => {
-                let n = if num_heads > 0 { num_heads } else if half_cache > 0 && hid % (2 * half_cache) == 0 { hid / (2 * half_cache) } else { 0 };
+                let n = if num_heads > 0 {
+                    num_heads
+                } else if half_cache > 0 && hid % (2 * half_cache) == 0 {
+                    hid / (2 * half_cache)
+                } else {
+                    0
+                };
                 if n == 0 || hid % n != 0 {
                     return Err(Error::InvalidArgument(format!("3-D input needs num_heads dividing {hid}")));
                 }
@@ -677,7 +689,9 @@ fn build_rotary(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         let rd = if rot_dim == 0 { 2 * half_cache } else { rot_dim };
         let half = rd / 2;
         if rd > d || rd % 2 != 0 || half > half_cache {
-            return Err(Error::InvalidArgument(format!("rotary dim {rd} must be even, <= head size {d} and fit the caches")));
+            return Err(Error::InvalidArgument(format!(
+                "rotary dim {rd} must be even, <= head size {d} and fit the caches"
+            )));
         }
         if cos.len() != sin.len() {
             return Err(Error::ShapeMismatch("cos_cache and sin_cache differ in shape".into()));
@@ -689,7 +703,12 @@ fn build_rotary(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
                 let p = match pos.len() {
                     1 => pos[0] + si as i64,
                     l if l == b * s => pos[bi * s + si],
-                    _ => return Err(Error::ShapeMismatch(format!("position_ids must be [1] or [{b}, {s}], got {} values", pos.len()))),
+                    _ => {
+                        return Err(Error::ShapeMismatch(format!(
+                            "position_ids must be [1] or [{b}, {s}], got {} values",
+                            pos.len()
+                        )))
+                    }
                 };
                 if p < 0 || p as usize >= max_pos {
                     return Err(Error::InvalidArgument(format!("position id {p} out of range [0, {max_pos})")));
@@ -883,12 +902,10 @@ mod tests {
         let skip = t(&[1, 2, 3], &[0.5, 0.5, 0.5, 1.0, 1.0, 1.0]);
         let g = t(&[3], &[1.0, 2.0, 0.5]);
         let be = t(&[3], &[0.0, 0.1, -0.1]);
-        let n = ms("SkipLayerNormalization", &["x", "s", "g", "b"], &["y"]).with_attr("epsilon", Attribute::Float(1e-5));
+        let n =
+            ms("SkipLayerNormalization", &["x", "s", "g", "b"], &["y"]).with_attr("epsilon", Attribute::Float(1e-5));
         let y = &run_node(&n, vec![x, skip, g.clone(), be]).unwrap()[0];
-        assert_close(
-            y.as_slice::<f32>().unwrap(),
-            &[-1.2247356, 0.1, 0.5123678, -0.9258191, -0.8258191, 0.5943643],
-        );
+        assert_close(y.as_slice::<f32>().unwrap(), &[-1.2247356, 0.1, 0.5123678, -0.9258191, -0.8258191, 0.5943643]);
         let bad = t(&[1, 2, 4], &[0.0; 8]);
         assert!(run_node(&n, vec![bad.clone(), bad, g.clone(), g]).is_err());
     }
@@ -979,8 +996,9 @@ mod tests {
         let m = Tensor::from_vec(vec![1, 2], vec![1i32, 0]).unwrap();
         let n = ms("EmbedLayerNormalization", &["i", "s", "we", "pe", "se", "g", "be", "m"], &["y", "mi"])
             .with_attr("epsilon", Attribute::Float(1e-5));
-        let out = run_node(&n, vec![ids.clone(), seg.clone(), we.clone(), pe.clone(), se.clone(), g.clone(), be.clone(), m])
-            .unwrap();
+        let out =
+            run_node(&n, vec![ids.clone(), seg.clone(), we.clone(), pe.clone(), se.clone(), g.clone(), be.clone(), m])
+                .unwrap();
         assert_close(
             out[0].as_slice::<f32>().unwrap(),
             &[-0.70710266, -0.70710266, 1.4142058, -1.4141817, 0.707091, 0.707091],
