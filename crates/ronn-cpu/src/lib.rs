@@ -12,6 +12,7 @@ pub mod activation;
 pub mod attention;
 pub mod cast;
 pub mod col2im;
+pub mod contrib;
 pub mod control;
 pub mod conv;
 pub mod deform;
@@ -77,6 +78,7 @@ pub fn registry() -> KernelRegistry {
     resize::register(&mut r);
     rnn::register(&mut r);
     rotary::register(&mut r);
+    contrib::register(&mut r);
     control::register(&mut r);
     sequence::register(&mut r);
     col2im::register(&mut r);
