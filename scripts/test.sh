@@ -44,6 +44,8 @@ RONN_CLI=target/release/ronn $PY tests/conformance/run_conformance.py
 step "parity with ONNX Runtime"
 $PY tests/parity/parity.py tests/models --cli target/release/ronn
 $PY tests/parity/parity.py --light --cli target/release/ronn
+# com.microsoft transformer ops, one-node models against onnxruntime
+$PY tests/parity/contrib_ops.py --cli target/release/ronn
 
 step "README main command and the Rust examples"
 target/release/ronn run
