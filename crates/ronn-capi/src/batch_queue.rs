@@ -4,11 +4,11 @@
 //! once. Each request gets its own completion with its own rows of the outputs,
 //! under the same callback contract as `ronn_session_run_async`.
 
-use crate::completion::{deliver, ronn_completion, Completion};
+use crate::completion::{ronn_completion, Completion};
 use crate::error::{boundary, ronn_status, CError};
 use crate::handle::{self, Kind, Object};
-use crate::request::{request_out, ronn_request, RequestObj};
-use crate::session::{feeds_arg, ronn_session, select_outputs, SessionObj};
+use crate::request::{answer, request_out, ronn_request, RequestObj};
+use crate::session::{feeds_arg, ronn_session, SessionObj};
 use crate::tensor::ronn_tensor;
 use ronn::{BatchConfig, BatchProcessor, BatchStrategy, CloseMode};
 use std::ffi::c_char;
@@ -190,11 +190,7 @@ pub extern "C" fn ronn_batch_queue_submit(
         let names = q.session.output_names_arg(out_names, n_out, true)?;
         let completion = Completion::from_arg(done)?;
         let request = Arc::new(RequestObj::new());
-        let in_flight = request.clone();
-        q.processor.submit_with_callback(feeds, move |r| {
-            let r = r.map_err(CError::from).and_then(|outs| select_outputs(outs, &names));
-            deliver(in_flight, completion, r);
-        })?;
+        q.processor.submit_with_callback(feeds, answer(request.clone(), completion, names))?;
         request_out(req, &request);
         Ok(())
     })

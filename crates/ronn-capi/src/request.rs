@@ -82,6 +82,16 @@ impl RequestObj {
     }
 }
 
+/// What an accepted run or batched request ends in: the outputs named in
+/// `names` (or the error) handed to the completion thread for `done`.
+pub(crate) fn answer(
+    request: Arc<RequestObj>,
+    done: Completion,
+    names: Vec<String>,
+) -> impl FnOnce(ronn::Result<ronn::Outputs>) + Send + 'static {
+    move |r| deliver(request, done, r.map_err(CError::from).and_then(|outs| select_outputs(outs, &names)))
+}
+
 fn on_the_completion_thread_would_deadlock() -> bool {
     crate::completion::on_completion_thread()
 }
@@ -135,11 +145,7 @@ pub extern "C" fn ronn_session_run_async(
         let request = Arc::new(RequestObj::new());
         run_opts.cancel = Some(request.cancel_token());
         request_out(req, &request);
-        let in_flight = request.clone();
-        s.session.run_with_callback_and_options(feeds, run_opts, move |r| {
-            let r = r.map_err(CError::from).and_then(|outs| select_outputs(outs, &names));
-            deliver(in_flight, completion, r);
-        });
+        s.session.run_with_callback_and_options(feeds, run_opts, answer(request, completion, names));
         Ok(())
     })
 }
