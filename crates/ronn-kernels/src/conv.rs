@@ -37,11 +37,27 @@ pub enum Activation {
         /// Slope for negatives.
         alpha: f32,
     },
+    /// max(0, min(1, alpha * x + beta)).
+    HardSigmoid {
+        /// Slope.
+        alpha: f32,
+        /// Offset.
+        beta: f32,
+    },
+    /// x * max(0, min(1, x / 6 + 1 / 2)).
+    HardSwish,
 }
 
-/// Adds `bias` (if any) to every element of `row` and applies `act`.
+/// Adds `residual` (a row of the same length, if any) and `bias` (if any) to
+/// every element of `row`, then applies `act`: `row = act(row + residual + bias)`,
+/// the order of ONNX Runtime's FusedConv (`Z` is the residual).
 #[inline]
-pub fn epilogue<T: Scalar>(row: &mut [T], bias: Option<T>, act: Activation) {
+pub fn epilogue<T: Scalar>(row: &mut [T], bias: Option<T>, residual: Option<&[T]>, act: Activation) {
+    if let Some(z) = residual {
+        for (v, &r) in row.iter_mut().zip(z) {
+            *v = *v + r;
+        }
+    }
     if let Some(b) = bias {
         for v in row.iter_mut() {
             *v = *v + b;
@@ -75,6 +91,29 @@ pub fn epilogue<T: Scalar>(row: &mut [T], bias: Option<T>, act: Activation) {
                 }
             }
         }
+        Activation::HardSigmoid { alpha, beta } => {
+            let (a, b) = (T::from_f32(alpha), T::from_f32(beta));
+            for v in row.iter_mut() {
+                *v = clamp01(*v * a + b);
+            }
+        }
+        Activation::HardSwish => {
+            let (a, b) = (T::from_f32(1.0 / 6.0), T::from_f32(0.5));
+            for v in row.iter_mut() {
+                *v = *v * clamp01(*v * a + b);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn clamp01<T: Scalar>(v: T) -> T {
+    if v < T::ZERO {
+        T::ZERO
+    } else if v > T::ONE {
+        T::ONE
+    } else {
+        v
     }
 }
 
@@ -277,6 +316,20 @@ fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
 /// `x`: `[N, C_in, in_spatial...]`, `w`: `[C_out, C_in/group, kernel...]`,
 /// `bias`: `[C_out]`, `y`: `[N, C_out, out_spatial...]` (fully overwritten).
 pub fn conv<T: Scalar>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>, y: &mut [T], act: Activation) -> Result<()> {
+    conv_fused(g, x, w, bias, None, y, act)
+}
+
+/// Convolution with a residual: `Y = act(conv(X, W) + Z + bias)`, `Z` shaped
+/// like `Y` (a ResNet block's Conv -> Add -> Relu in one pass over `Y`).
+pub fn conv_fused<T: Scalar>(
+    g: &ConvGeom,
+    x: &[T],
+    w: &[T],
+    bias: Option<&[T]>,
+    residual: Option<&[T]>,
+    y: &mut [T],
+    act: Activation,
+) -> Result<()> {
     g.check()?;
     let nd = g.kernel.len();
     if nd > 8 {
@@ -291,9 +344,15 @@ pub fn conv<T: Scalar>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>, y: &m
     if let Some(b) = bias {
         check_len("B", b.len(), g.c_out)?;
     }
+    if let Some(z) = residual {
+        check_len("Z", z.len(), y.len())?;
+    }
     if y.is_empty() {
         return Ok(());
     }
+    // Row `r` (image n, channel c: r = n * C_out + c) of the residual, columns c0..c0 + len.
+    let z_row =
+        |r: usize, c0: usize, len: usize| residual.map(|z| &z[r * g.out_size() + c0..r * g.out_size() + c0 + len]);
     let lat = Lattice {
         img: &g.in_spatial,
         col: &g.out_spatial,
@@ -311,7 +370,7 @@ pub fn conv<T: Scalar>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>, y: &m
             let wk = &w[c * ksz..(c + 1) * ksz];
             yp.fill(T::ZERO);
             depthwise_dispatch(&lat, xp, wk, yp);
-            epilogue(yp, bias.map(|b| b[c]), act);
+            epilogue(yp, bias.map(|b| b[c]), z_row(p, 0, osz), act);
         };
         if y.len() >= 1 << 15 {
             y.par_chunks_mut(osz).enumerate().for_each(work);
@@ -341,7 +400,7 @@ pub fn conv<T: Scalar>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>, y: &m
             if pointwise {
                 gemm(mg, osz, k, Mat::rm(wg, k), Mat::rm(xg, osz), yg, osz, T::ONE, T::ZERO, parallel)?;
                 for (m, row) in yg.chunks_mut(osz).enumerate() {
-                    epilogue(row, bias.map(|b| b[gi * mg + m]), act);
+                    epilogue(row, bias.map(|b| b[gi * mg + m]), z_row(n * g.c_out + gi * mg + m, 0, osz), act);
                 }
                 continue;
             }
@@ -354,7 +413,8 @@ pub fn conv<T: Scalar>(g: &ConvGeom, x: &[T], w: &[T], bias: Option<&[T]>, y: &m
                 let c0 = o0 * col_last;
                 gemm(mg, tn, k, Mat::rm(wg, k), Mat::rm(col, tn), &mut yg[c0..], osz, T::ONE, T::ZERO, parallel)?;
                 for m in 0..mg {
-                    epilogue(&mut yg[m * osz + c0..m * osz + c0 + tn], bias.map(|b| b[gi * mg + m]), act);
+                    let z = z_row(n * g.c_out + gi * mg + m, c0, tn);
+                    epilogue(&mut yg[m * osz + c0..m * osz + c0 + tn], bias.map(|b| b[gi * mg + m]), z, act);
                 }
                 o0 = o1;
             }
@@ -504,7 +564,7 @@ pub fn conv_transpose<T: Scalar>(
             let yg = &mut yimg[gi * mg * osz..(gi + 1) * mg * osz];
             lat.col2im(mg, &col, yg);
             for (m, row) in yg.chunks_mut(osz).enumerate() {
-                epilogue(row, bias.map(|b| b[gi * mg + m]), act);
+                epilogue(row, bias.map(|b| b[gi * mg + m]), None, act);
             }
         }
     }
@@ -609,14 +669,25 @@ mod tests {
             conv(g, &x, &w, Some(&b), &mut y, Activation::Clip { min: -1.0, max: 2.0 }).unwrap();
             let clip: Vec<f64> = want.iter().map(|v| v.clamp(-1.0, 2.0)).collect();
             assert_eq!(y, clip);
+            let z: Vec<f64> = (0..want.len()).map(|i| ((i * 5 % 7) as f64) - 3.0).collect();
+            conv_fused(g, &x, &w, Some(&b), Some(&z), &mut y, Activation::Relu).unwrap();
+            let fused: Vec<f64> = want.iter().zip(&z).map(|(v, r)| (v + r).max(0.0)).collect();
+            assert_eq!(y, fused, "residual {g:?}");
+            assert!(conv_fused(g, &x, &w, Some(&b), Some(&z[1..]), &mut y, Activation::None).is_err());
         }
     }
 
     #[test]
     fn leaky_epilogue() {
         let mut r = [-2.0f32, 3.0];
-        epilogue(&mut r, Some(1.0), Activation::LeakyRelu { alpha: 0.5 });
+        epilogue(&mut r, Some(1.0), None, Activation::LeakyRelu { alpha: 0.5 });
         assert_eq!(r, [-0.5, 4.0]);
+        let mut r = [-2.0f32, 3.0, 9.0];
+        epilogue(&mut r, Some(1.0), Some(&[1.0, -1.0, 0.0]), Activation::HardSwish);
+        assert_eq!(r, [0.0, 3.0 * (3.0 / 6.0 + 0.5), 10.0]);
+        let mut r = [-4.0f32, 0.0, 4.0];
+        epilogue(&mut r, None, None, Activation::HardSigmoid { alpha: 0.2, beta: 0.5 });
+        assert_eq!(r, [0.0, 0.5, 1.0]);
     }
 
     #[test]

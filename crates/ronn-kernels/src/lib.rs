@@ -5,5 +5,5 @@
 pub mod conv;
 pub mod gemm;
 
-pub use conv::{conv as conv_nd, conv_transpose, Activation, ConvGeom};
+pub use conv::{conv as conv_nd, conv_fused, conv_transpose, Activation, ConvGeom};
 pub use gemm::{gemm as gemm_mat, matmul, Mat, Scalar};
