@@ -152,6 +152,21 @@ def cases():
         "RotaryEmbedding", [("x", xr), ("p", pos), ("c", cos[:, :2].copy()), ("s", sin[:, :2].copy())],
         num_heads=nh, rotary_embedding_dim=4)
 
+    # FusedConv (what RONN's optimizer writes for Conv [-> Add] -> activation): act(Conv(X, W, B) + Z)
+    xc, wc, bc = f32(2, 6, 9, 7), f32(8, 6, 3, 3, scale=0.3), f32(8)
+    zc = f32(2, 8, 9, 7)
+    yield "FusedConv_relu", case("FusedConv", [("x", xc), ("w", wc), ("b", bc)], activation="Relu", pads=[1, 1, 1, 1])
+    yield "FusedConv_relu_z", case("FusedConv", [("x", xc), ("w", wc), ("b", bc), ("z", zc)], activation="Relu",
+                                   pads=[1, 1, 1, 1])
+    yield "FusedConv_z_nobias", case("FusedConv", [("x", xc), ("w", wc), ("b", None), ("z", zc)],
+                                     pads=[1, 1, 1, 1])
+    yield "FusedConv_clip_stride2", case("FusedConv", [("x", xc), ("w", wc), ("b", bc)], activation="Clip",
+                                         activation_params=[-0.5, 0.5], strides=[2, 2])
+    yield "FusedConv_leaky_group", case("FusedConv", [("x", xc), ("w", f32(8, 3, 1, 1)), ("b", bc)], group=2,
+                                        activation="LeakyRelu", activation_params=[0.1])
+    yield "FusedConv_hardsigmoid", case("FusedConv", [("x", xc), ("w", wc), ("b", bc)], inits=("w", "b"),
+                                        activation="HardSigmoid", activation_params=[0.2, 0.5], pads=[1, 1, 1, 1])
+
     # MatMulNBits: A [M, K], B uint8 [N, K/bs, bs/2], scales [N * K/bs], zero_points packed
     for K, N, bsz, zp in [(32, 8, 16, False), (64, 12, 32, True), (40, 5, 16, True), (512, 256, 32, False)]:
         kb = -(-K // bsz)

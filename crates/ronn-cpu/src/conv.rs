@@ -19,7 +19,7 @@
 use crate::helpers::{input, kernel, opt_input, output};
 use ronn_core::{bf16, f16, DType, Element, Error, Result, Tensor};
 use ronn_ir::{BuildCtx, Kernel, KernelRegistry, Node};
-use ronn_kernels::conv::{conv, conv_transpose, Activation, ConvGeom};
+use ronn_kernels::conv::{conv, conv_fused, conv_transpose, Activation, ConvGeom};
 use std::sync::Arc;
 
 /// Registers this family's kernels.
@@ -28,6 +28,7 @@ pub fn register(r: &mut KernelRegistry) {
     r.register_all("ConvTranspose", make_conv_transpose);
     r.register_all("ConvInteger", make_conv_integer);
     r.register_all("QLinearConv", make_qlinear_conv);
+    r.register("com.microsoft", "FusedConv", 1, i64::MAX, make_fused_conv);
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -282,6 +283,14 @@ enum Kind {
     Transpose,
 }
 
+/// What runs after the convolution: `act(conv + z + bias)` (FusedConv; plain Conv
+/// has neither).
+#[derive(Clone, Copy)]
+struct Epilogue<'a> {
+    act: Activation,
+    z: Option<&'a Tensor>,
+}
+
 /// Runs a float Conv/ConvTranspose; `wf32` is W pre-converted to f32 (f16/bf16 constant W).
 fn run_float(
     kind: Kind,
@@ -290,8 +299,20 @@ fn run_float(
     w: &Tensor,
     b: Option<&Tensor>,
     wf32: Option<&[f32]>,
+    epi: Epilogue<'_>,
 ) -> Result<Tensor> {
     let dt = x.dtype();
+    let act = epi.act;
+    if let Some(z) = epi.z {
+        let want: Vec<usize> = [g.batch, g.c_out].iter().chain(&g.out_spatial).copied().collect();
+        if z.shape() != want.as_slice() || z.dtype() != dt {
+            return Err(Error::ShapeMismatch(format!(
+                "FusedConv: Z is {} {:?}, expected the output's {dt} {want:?}",
+                z.dtype(),
+                z.shape()
+            )));
+        }
+    }
     if w.dtype() != dt || b.is_some_and(|b| b.dtype() != dt) {
         return Err(Error::TypeMismatch(format!(
             "convolution inputs must share one type, got X {dt}, W {}{}",
@@ -307,9 +328,22 @@ fn run_float(
     let mut shape = vec![g.batch, g.c_out];
     shape.extend_from_slice(&g.out_spatial);
     let n: usize = shape.iter().product();
+    // ConvTranspose has no residual form (FusedConv is a Conv).
+    fn transpose_fused<T: ronn_kernels::gemm::Scalar>(
+        g: &ConvGeom,
+        x: &[T],
+        w: &[T],
+        b: Option<&[T]>,
+        z: Option<&[T]>,
+        y: &mut [T],
+        act: Activation,
+    ) -> Result<()> {
+        debug_assert!(z.is_none());
+        conv_transpose(g, x, w, b, y, act)
+    }
     let f = match kind {
-        Kind::Conv => conv::<f32>,
-        Kind::Transpose => conv_transpose::<f32>,
+        Kind::Conv => conv_fused::<f32>,
+        Kind::Transpose => transpose_fused::<f32>,
     };
     match dt {
         DType::Float32 => {
@@ -318,7 +352,11 @@ fn run_float(
                 Some(b) => Some(b.as_slice::<f32>()?),
                 None => None,
             };
-            f(g, x.as_slice::<f32>()?, w.as_slice::<f32>()?, bias, &mut y, Activation::None)?;
+            let z = match epi.z {
+                Some(z) => Some(z.as_slice::<f32>()?),
+                None => None,
+            };
+            f(g, x.as_slice::<f32>()?, w.as_slice::<f32>()?, bias, z, &mut y, act)?;
             Tensor::from_vec(shape, y)
         }
         DType::Float64 => {
@@ -328,10 +366,14 @@ fn run_float(
                 None => None,
             };
             let fd = match kind {
-                Kind::Conv => conv::<f64>,
-                Kind::Transpose => conv_transpose::<f64>,
+                Kind::Conv => conv_fused::<f64>,
+                Kind::Transpose => transpose_fused::<f64>,
             };
-            fd(g, x.as_slice::<f64>()?, w.as_slice::<f64>()?, bias, &mut y, Activation::None)?;
+            let z = match epi.z {
+                Some(z) => Some(z.as_slice::<f64>()?),
+                None => None,
+            };
+            fd(g, x.as_slice::<f64>()?, w.as_slice::<f64>()?, bias, z, &mut y, act)?;
             Tensor::from_vec(shape, y)
         }
         DType::Float16 | DType::BFloat16 => {
@@ -348,8 +390,12 @@ fn run_float(
                 Some(b) => Some(f32_data(b)?),
                 None => None,
             };
+            let zv = match epi.z {
+                Some(z) => Some(f32_data(z)?),
+                None => None,
+            };
             let mut y = ronn_core::pool::zeroed::<f32>(n);
-            f(g, &xv, wv, bv.as_deref(), &mut y, Activation::None)?;
+            f(g, &xv, wv, bv.as_deref(), zv.as_deref(), &mut y, act)?;
             if dt == DType::Float16 {
                 Tensor::from_vec(shape, from_f32_vec::<f16>(&y))
             } else {
@@ -360,7 +406,7 @@ fn run_float(
     }
 }
 
-fn make_float(ctx: &BuildCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
+fn make_float(ctx: &BuildCtx, kind: Kind, act: Activation, residual: bool) -> Result<Box<dyn Kernel>> {
     let attrs = parse_attrs(ctx.node)?;
     let wf32: Option<Arc<Vec<f32>>> = match ctx.constant(1) {
         Some(w) if matches!(w.dtype(), DType::Float16 | DType::BFloat16) => Some(Arc::new(f32_data(w)?)),
@@ -374,16 +420,41 @@ fn make_float(ctx: &BuildCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
             Kind::Conv => conv_geom(&attrs, x.shape(), w.shape())?,
             Kind::Transpose => conv_transpose_geom(&attrs, x.shape(), w.shape())?,
         };
-        output(run_float(kind, &g, x, w, b, wf32.as_deref().map(|v| v.as_slice()))?)
+        let z = if residual { opt_input(inputs, 3)? } else { None };
+        let epi = Epilogue { act, z };
+        output(run_float(kind, &g, x, w, b, wf32.as_deref().map(|v| v.as_slice()), epi)?)
     })
 }
 
 fn make_conv(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
-    make_float(ctx, Kind::Conv)
+    make_float(ctx, Kind::Conv, Activation::None, false)
 }
 
 fn make_conv_transpose(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
-    make_float(ctx, Kind::Transpose)
+    make_float(ctx, Kind::Transpose, Activation::None, false)
+}
+
+/// com.microsoft FusedConv: `activation(Conv(X, W, B) + Z)`, with ONNX Runtime's
+/// `activation` / `activation_params` attributes (what RONN's optimizer writes
+/// for Conv -> [Add ->] activation chains).
+fn make_fused_conv(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
+    let node = ctx.node;
+    let params = node.attr_floats("activation_params")?.unwrap_or_default();
+    let param = |i: usize, default: f32| params.get(i).copied().unwrap_or(default);
+    let act = match node.attr_s("activation")?.as_deref() {
+        None | Some("") | Some("Identity") => Activation::None,
+        Some("Relu") => Activation::Relu,
+        Some("LeakyRelu") => Activation::LeakyRelu { alpha: param(0, 0.01) },
+        Some("Clip") => Activation::Clip { min: param(0, f32::NEG_INFINITY), max: param(1, f32::INFINITY) },
+        Some("HardSigmoid") => Activation::HardSigmoid { alpha: param(0, 0.2), beta: param(1, 0.5) },
+        Some("HardSwish") => Activation::HardSwish,
+        Some(other) => {
+            return Err(node.unsupported(format!(
+                "activation '{other}' (supported: Relu, LeakyRelu, Clip, HardSigmoid, HardSwish)"
+            )))
+        }
+    };
+    make_float(ctx, Kind::Conv, act, true)
 }
 
 // ---------------------------------------------------------------- integer / quantized

@@ -272,6 +272,40 @@ fn max_plane_fast<T: Element>(x: &[T], y: &mut [T], g: &Geo, sp: &[Vec<Span>; 3]
     }
 }
 
+/// f32 2-D max pool without dilation (every CNN's stem): the max over a window's
+/// rows first (a vectorizable pass over whole input rows), then over its columns.
+fn max_plane_2d_f32(x: &[f32], y: &mut [f32], g: &Geo, sp: &[Vec<Span>; 3]) {
+    let iw = g.ins[2];
+    let ow = sp[2].len();
+    let mut colmax = vec![f32::NEG_INFINITY; iw];
+    for (yrow, sh) in y.chunks_mut(ow.max(1)).zip(&sp[1]) {
+        if sh.t1 <= sh.t0 {
+            yrow.fill(0.0);
+            continue;
+        }
+        // t0..t1 are the window's rows inside the image (spans() checked them).
+        let row = |t: usize| {
+            let r = (sh.start + t as i64) as usize;
+            x.get(r * iw..(r + 1) * iw).unwrap_or(&[])
+        };
+        colmax.fill(f32::NEG_INFINITY);
+        for t in sh.t0..sh.t1 {
+            for (c, &v) in colmax.iter_mut().zip(row(t)) {
+                *c = if v > *c { v } else { *c };
+            }
+        }
+        for (slot, sw) in yrow.iter_mut().zip(&sp[2]) {
+            *slot = if sw.t1 > sw.t0 {
+                let w0 = (sw.start + sw.t0 as i64) as usize;
+                let w1 = (sw.start + sw.t1 as i64) as usize;
+                colmax.get(w0..w1).unwrap_or(&[]).iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+            } else {
+                0.0
+            };
+        }
+    }
+}
+
 /// Max pool of one plane; writes values and the plane-local argmax (row-major).
 fn max_plane<T: Element>(x: &[T], y: &mut [T], idx: Option<&mut [usize]>, g: &Geo, sp: &[Vec<Span>; 3]) {
     let [_, ih, iw] = g.ins;
@@ -410,6 +444,11 @@ fn build_pool(ctx: &BuildCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
         if kind == Kind::Max {
             if x.dtype() == DType::String || x.dtype() == DType::Bool {
                 return Err(Error::TypeMismatch(format!("MaxPool does not take {} tensors", x.dtype())));
+            }
+            if !want_idx && x.dtype() == DType::Float32 && g.ins[0] == 1 && g.d == [1, 1, 1] {
+                let mut y = vec![0f32; planes * op];
+                for_planes(x.as_slice::<f32>()?, &mut y, ip, op, |xp, yp, _| max_plane_2d_f32(xp, yp, &g, &sp));
+                return output(Tensor::from_vec(oshape, y)?);
             }
             return ronn_core::dispatch_dtype!(x.dtype(), T => {
                 let xv = x.as_slice::<T>()?;

@@ -142,28 +142,143 @@ pub fn gemm<T: Scalar>(
     fits(a.data.len(), m, k, ars, acs, "A")?;
     fits(b.data.len(), k, n, brs, bcs, "B")?;
     let flops = m.saturating_mul(n).saturating_mul(k);
-    let par = if parallel && flops >= PARALLEL_FLOPS && rayon::current_num_threads() > 1 {
-        gemm::Parallelism::Rayon(0)
+    let threads = rayon::current_num_threads();
+    if parallel && flops >= PARALLEL_FLOPS && threads > 1 {
+        split_across_threads(m, n, k, a, b, c, ldc, alpha, beta_c, threads);
     } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: T is f32 or f64 (checked above, so gemm's type dispatch cannot panic);
-    // `fits` proved every element gemm addresses for A (m x k), B (k x n) and
-    // C (m x n) lies inside the respective slice; C is borrowed mutably so it
-    // does not alias A or B.
+        // SAFETY: `fits` proved every element addressed lies inside A, B and C,
+        // and T is f32/f64 (checked above).
+        unsafe {
+            gemm_block(
+                m,
+                n,
+                k,
+                a.data.as_ptr(),
+                (ars, acs),
+                b.data.as_ptr(),
+                (brs, bcs),
+                c.as_mut_ptr(),
+                ldc,
+                alpha,
+                beta_c,
+            )
+        };
+    }
+    Ok(())
+}
+
+/// A pointer that may cross threads; every task writes a disjoint block of C.
+#[derive(Clone, Copy)]
+struct SharedPtr<T>(*mut T);
+// SAFETY: only used to hand disjoint blocks of one `&mut [T]` to rayon tasks that
+// all finish before the borrow ends.
+unsafe impl<T: Send> Send for SharedPtr<T> {}
+// SAFETY: see Send.
+unsafe impl<T: Send> Sync for SharedPtr<T> {}
+
+/// Splits the larger of M and N into one block per thread, each a
+/// single-threaded gemm. The gemm crate's own rayon mode packs all of N at once
+/// into a fresh buffer on every call, which made conv tiles slower on two
+/// threads than on one; blocks keep each task's packing small and cached.
+#[allow(clippy::too_many_arguments)]
+fn split_across_threads<T: Scalar>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
+    c: &mut [T],
+    ldc: usize,
+    alpha: T,
+    beta_c: T,
+    threads: usize,
+) {
+    use rayon::prelude::*;
+    let (ars, acs) = a.strides();
+    let (brs, bcs) = b.strides();
+    // Blocks aligned to the micro-kernel's width (16 f32 lanes x 2 on AVX-512).
+    let split_n = n >= m;
+    let len = if split_n { n } else { m };
+    let align = if split_n { 32 } else { 16 };
+    let block = len.div_ceil(threads).next_multiple_of(align).max(align);
+    let tasks = len.div_ceil(block);
+    let (ap, bp, cp) =
+        (SharedPtr(a.data.as_ptr() as *mut T), SharedPtr(b.data.as_ptr() as *mut T), SharedPtr(c.as_mut_ptr()));
+    (0..tasks).into_par_iter().for_each(|t| {
+        let (ap, bp, cp) = (ap, bp, cp);
+        let lo = t * block;
+        let hi = (lo + block).min(len);
+        // SAFETY: the caller's `fits` checks cover the whole problem and each
+        // task takes rows (or columns) lo..hi of it; the C blocks of different
+        // tasks are disjoint, and `c` stays mutably borrowed until all return.
+        unsafe {
+            if split_n {
+                gemm_block(
+                    m,
+                    hi - lo,
+                    k,
+                    ap.0,
+                    (ars, acs),
+                    bp.0.add(lo * bcs),
+                    (brs, bcs),
+                    cp.0.add(lo),
+                    ldc,
+                    alpha,
+                    beta_c,
+                );
+            } else {
+                gemm_block(
+                    hi - lo,
+                    n,
+                    k,
+                    ap.0.add(lo * ars),
+                    (ars, acs),
+                    bp.0,
+                    (brs, bcs),
+                    cp.0.add(lo * ldc),
+                    ldc,
+                    alpha,
+                    beta_c,
+                );
+            }
+        }
+    });
+}
+
+/// One single-threaded call of the gemm crate.
+///
+/// # Safety
+/// `a`, `b` and `c` must address valid `m x k`, `k x n` and `m x n` operands with
+/// the given (row, col) strides, `c` must not alias them, and T must be f32 or f64.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_block<T: Scalar>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const T,
+    (ars, acs): (usize, usize),
+    b: *const T,
+    (brs, bcs): (usize, usize),
+    c: *mut T,
+    ldc: usize,
+    alpha: T,
+    beta_c: T,
+) {
+    let read_dst = beta_c != T::ZERO;
+    // SAFETY: guaranteed by this function's contract.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            c.as_mut_ptr(),
+            c,
             1,
             ldc as isize,
             read_dst,
-            a.data.as_ptr(),
+            a,
             acs as isize,
             ars as isize,
-            b.data.as_ptr(),
+            b,
             bcs as isize,
             brs as isize,
             beta_c,
@@ -171,10 +286,9 @@ pub fn gemm<T: Scalar>(
             false,
             false,
             false,
-            par,
+            gemm::Parallelism::None,
         );
     }
-    Ok(())
 }
 
 /// Convenience: `C = A * B` for contiguous row-major `A[m x k]`, `B[k x n]`, `C[m x n]`.

@@ -3,10 +3,13 @@
 //! - O0: nothing; the graph runs as the file says.
 //! - O1: identity/dropout removal, shape folding (Shape/Size of statically known
 //!   shapes) alternating with constant folding, dead-node removal.
-//! - O2 (default): O1, then Conv+BatchNormalization folding.
+//! - O2 (default): O1, then Conv+BatchNormalization folding, then Conv (+ residual
+//!   Add) (+ activation) fusion into `com.microsoft.FusedConv`.
 //! - O3: O2 (layout and memory-plan work lands here; see the performance issue).
 
-use crate::{constant_folding, conv_bn_fusion, dead_nodes, identity_elimination, shape_folding, ConstantEvaluator};
+use crate::{
+    constant_folding, conv_bn_fusion, conv_fusion, dead_nodes, identity_elimination, shape_folding, ConstantEvaluator,
+};
 use ronn_core::Result;
 use ronn_ir::Graph;
 
@@ -42,6 +45,7 @@ pub fn optimize(g: &mut Graph, level: OptLevel, eval: &dyn ConstantEvaluator) ->
     if level >= OptLevel::O2 {
         conv_bn_fusion::run(g)?;
         dead_nodes::run(g);
+        conv_fusion::run(g)?;
     }
     Ok(())
 }

@@ -12,10 +12,14 @@ use ronn_core::{DType, Tensor};
 
 /// Output types of `node` from its input types and constant inputs.
 pub fn infer(node: &Node, ins: &[Option<&ValueType>], consts: &[Option<&Tensor>]) -> Option<Vec<ValueType>> {
+    let cx = Cx { node, ins, consts };
+    if node.domain == "com.microsoft" && node.op_type == "FusedConv" {
+        // The optimizer's Conv (+ Add) (+ activation) fusion: shaped like its Conv.
+        return nn::infer(&cx);
+    }
     if !node.domain.is_empty() {
         return None;
     }
-    let cx = Cx { node, ins, consts };
     elementwise::infer(&cx).or_else(|| nn::infer(&cx)).or_else(|| shape::infer(&cx))
 }
 

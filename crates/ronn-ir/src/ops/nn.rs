@@ -37,7 +37,7 @@ pub(super) fn infer(cx: &Cx) -> Option<Vec<ValueType>> {
             };
             Some(vec![tensor(cx.dtype(0)?, dims)])
         }
-        "Conv" | "MaxPool" | "AveragePool" | "LpPool" => conv_like(cx),
+        "Conv" | "FusedConv" | "MaxPool" | "AveragePool" | "LpPool" => conv_like(cx),
         "GlobalAveragePool" | "GlobalMaxPool" | "GlobalLpPool" => {
             let dims = cx
                 .dims(0)
@@ -71,7 +71,7 @@ fn conv_like(cx: &Cx) -> Option<Vec<ValueType>> {
     let pads = n.attr_ints("pads").ok()?.unwrap_or_else(|| vec![0; 2 * spatial]);
     let auto = n.attr_s_or("auto_pad", "NOTSET").ok()?;
     let ceil = n.attr_i_or("ceil_mode", 0).ok()? != 0;
-    let channels = if cx.op() == "Conv" { cx.dims(1)?.first()?.clone() } else { x[1].clone() };
+    let channels = if matches!(cx.op(), "Conv" | "FusedConv") { cx.dims(1)?.first()?.clone() } else { x[1].clone() };
     let mut out = vec![x[0].clone(), channels];
     for i in 0..spatial {
         let Dim::Known(d) = x[2 + i] else {
