@@ -1,0 +1,684 @@
+//! Winograd F(4x4, 3x3) convolution for 2-D, 3x3, stride-1, dilation-1,
+//! ungrouped `f32` convolutions (any pads, any batch).
+//!
+//! Each 4x4 output tile is computed from a 6x6 input tile as
+//! `Y = A^T [ (G g G^T) . (B^T d B) ] A` (Lavin & Gray, points 0, +-1, +-2, inf):
+//! 36 multiplies per tile and channel pair instead of 144.
+//!
+//! Structure of [`Winograd::run`]: the output tiles of each image are cut into
+//! blocks of whole tile rows (about [`BLOCK_TILES`] tiles). Per block:
+//! 1. input transform: `V[xi][c][t]` (36 matrices `C_in x Tb`),
+//! 2. 36 GEMMs `M[xi] = U[xi] * V[xi]` (`U[xi]` is the pre-transformed
+//!    `C_out x C_in` weight matrix, contiguous per `xi`),
+//! 3. output transform straight into Y's rows, then the fused epilogue
+//!    (residual, bias, activation) on those rows while they are in cache.
+//!
+//! Blocks run in parallel on the caller's rayon pool (each thread with its
+//! own reused scratch); with fewer blocks than threads the 36 GEMMs of a
+//! block are split over the pool instead. The transforms work on 16 tiles at
+//! once (one lane per tile) and are compiled for AVX-512 / AVX2 with runtime
+//! dispatch, with a portable fallback.
+
+use crate::conv::{epilogue, Activation, ConvGeom};
+use crate::gemm::{gemm, Mat};
+use rayon::prelude::*;
+use ronn_core::{Error, Result};
+use std::cell::RefCell;
+
+/// Tiles processed together by the transforms (one SIMD lane each).
+const L: usize = 16;
+/// Target number of tiles per block (the GEMMs' `n`).
+pub const BLOCK_TILES: usize = 128;
+
+/// Weights transformed once (at planning time).
+#[derive(Clone, Debug)]
+pub struct Winograd {
+    c_out: usize,
+    c_in: usize,
+    /// 36 row-major `[c_out x c_in]` matrices, one after the other.
+    u: Vec<f32>,
+}
+
+fn bad(msg: String) -> Error {
+    Error::InvalidArgument(format!("winograd: {msg}"))
+}
+
+fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
+    if got != want {
+        return Err(Error::ShapeMismatch(format!("winograd: {what} has {got} elements, expected {want}")));
+    }
+    Ok(())
+}
+
+/// Whether `g` is a 2-D, 3x3, stride-1, dilation-1, ungrouped convolution
+/// (what [`Winograd::run`] can compute at all).
+fn is_wino_geom(g: &ConvGeom) -> bool {
+    g.kernel == [3, 3]
+        && g.strides == [1, 1]
+        && g.dilations == [1, 1]
+        && g.in_spatial.len() == 2
+        && g.out_spatial.len() == 2
+        && g.pads_begin.len() == 2
+        && g.group == 1
+}
+
+impl Winograd {
+    /// Whether `g` is a conv this kernel runs, and runs faster than im2col
+    /// (thresholds chosen by measurement, see the module's timing test).
+    pub fn supports(g: &ConvGeom) -> bool {
+        if !is_wino_geom(g) || g.c_in < 8 || g.c_out < 8 {
+            return false;
+        }
+        let tiles = g.out_spatial[0].div_ceil(4) * g.out_spatial[1].div_ceil(4);
+        // Enough tiles to amortize the transformed weights (36 * C_out * C_in),
+        // which are 4x the size of the plain ones and are streamed once per block.
+        tiles * g.batch >= 16 && g.out_spatial[0] >= 4 && g.out_spatial[1] >= 4
+    }
+
+    /// Transforms W `[C_out, C_in, 3, 3]`.
+    pub fn new(c_out: usize, c_in: usize, w: &[f32]) -> Result<Self> {
+        check_len("W", w.len(), c_out * c_in * 9)?;
+        const G: [[f64; 3]; 6] = [
+            [0.25, 0.0, 0.0],
+            [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+            [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+            [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+            [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+            [0.0, 0.0, 1.0],
+        ];
+        let plane = c_out * c_in;
+        let mut u = vec![0f32; 36 * plane];
+        for (p, k) in w.chunks_exact(9).enumerate() {
+            // t = G g  (6x3), then U = t G^T (6x6), in f64.
+            let mut t = [[0f64; 3]; 6];
+            for (i, ti) in t.iter_mut().enumerate() {
+                for (j, tij) in ti.iter_mut().enumerate() {
+                    *tij = (0..3).map(|r| G[i][r] * k[r * 3 + j] as f64).sum();
+                }
+            }
+            for i in 0..6 {
+                for j in 0..6 {
+                    let v: f64 = (0..3).map(|r| t[i][r] * G[j][r]).sum();
+                    u[(i * 6 + j) * plane + p] = v as f32;
+                }
+            }
+        }
+        Ok(Winograd { c_out, c_in, u })
+    }
+
+    /// Output channels.
+    pub fn c_out(&self) -> usize {
+        self.c_out
+    }
+
+    /// Input channels.
+    pub fn c_in(&self) -> usize {
+        self.c_in
+    }
+
+    /// `y = act(conv(x, W) + residual + bias)`, same contract as
+    /// [`crate::conv::conv_fused`] (y fully overwritten).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &self,
+        g: &ConvGeom,
+        x: &[f32],
+        bias: Option<&[f32]>,
+        residual: Option<&[f32]>,
+        y: &mut [f32],
+        act: Activation,
+    ) -> Result<()> {
+        if !is_wino_geom(g) {
+            return Err(bad(format!("not a 2-D 3x3 stride-1 dilation-1 ungrouped conv: {g:?}")));
+        }
+        if g.c_in != self.c_in || g.c_out != self.c_out {
+            return Err(bad(format!(
+                "geometry has C_in {} / C_out {}, weights {} / {}",
+                g.c_in, g.c_out, self.c_in, self.c_out
+            )));
+        }
+        let (isz, osz) = (g.in_size(), g.out_size());
+        check_len("X", x.len(), g.batch * g.c_in * isz)?;
+        check_len("Y", y.len(), g.batch * g.c_out * osz)?;
+        if let Some(b) = bias {
+            check_len("B", b.len(), g.c_out)?;
+        }
+        if let Some(z) = residual {
+            check_len("Z", z.len(), y.len())?;
+        }
+        if y.is_empty() {
+            return Ok(());
+        }
+        let (oh, ow) = (g.out_spatial[0], g.out_spatial[1]);
+        let (th, tw) = (oh.div_ceil(4), ow.div_ceil(4));
+        let threads = rayon::current_num_threads();
+        // Tile rows per block: about BLOCK_TILES tiles, but enough blocks to feed
+        // every thread when the whole batch has few tile rows.
+        let mut rows = BLOCK_TILES.div_ceil(tw).clamp(1, th);
+        if threads > 1 {
+            while rows > 1 && g.batch * th.div_ceil(rows) < threads {
+                rows = rows.div_ceil(2);
+            }
+        }
+        let nb = th.div_ceil(rows);
+        let ldv = (rows * tw).next_multiple_of(L);
+        let p = Plan {
+            ih: g.in_spatial[0],
+            iw: g.in_spatial[1],
+            oh,
+            ow,
+            pt: g.pads_begin[0] as isize,
+            pl: g.pads_begin[1] as isize,
+            tw,
+            c_in: g.c_in,
+            c_out: g.c_out,
+            ldv,
+        };
+        // Each work item (image n, block b) gets its C_out row ranges of Y.
+        let mut items: Vec<(usize, usize, Vec<&mut [f32]>)> =
+            (0..g.batch * nb).map(|i| (i / nb, i % nb, Vec::with_capacity(g.c_out))).collect();
+        for (pi, plane) in y.chunks_mut(osz).enumerate() {
+            let n = pi / g.c_out;
+            let mut rest = plane;
+            for b in 0..nb {
+                let r1 = ((b + 1) * rows * 4).min(oh);
+                let r0 = b * rows * 4;
+                let (a, r) = rest.split_at_mut((r1 - r0) * ow);
+                items[n * nb + b].2.push(a);
+                rest = r;
+            }
+        }
+        let scratch_len = 36 * (g.c_in + g.c_out) * ldv;
+        let one = |(n, b, mut ys): (usize, usize, Vec<&mut [f32]>), par_gemm: bool| -> Result<()> {
+            let ty0 = b * rows;
+            let ty1 = (ty0 + rows).min(th);
+            let ximg = &x[n * g.c_in * isz..(n + 1) * g.c_in * isz];
+            let zimg = residual.map(|z| &z[n * g.c_out * osz..(n + 1) * g.c_out * osz]);
+            with_scratch(scratch_len, |s| {
+                let (v, m) = s.split_at_mut(36 * g.c_in * ldv);
+                transform_input(&p, ximg, ty0, ty1, v);
+                self.gemms(&p, (ty1 - ty0) * tw, v, m, par_gemm)?;
+                transform_output(&p, m, ty0, ty1, &mut ys, bias, zimg, act);
+                Ok(())
+            })
+        };
+        if threads > 1 && items.len() >= threads {
+            items.into_par_iter().with_max_len(1).try_for_each(|it| one(it, false))
+        } else {
+            items.into_iter().try_for_each(|it| one(it, threads > 1))
+        }
+    }
+
+    /// `M[xi] = U[xi] * V[xi]` for the 36 `xi`, `nt` tiles.
+    fn gemms(&self, p: &Plan, nt: usize, v: &[f32], m: &mut [f32], parallel: bool) -> Result<()> {
+        let (ci, co, ldv) = (self.c_in, self.c_out, p.ldv);
+        let one = |(xi, mx): (usize, &mut [f32])| {
+            let a = Mat::rm(&self.u[xi * co * ci..(xi + 1) * co * ci], ci);
+            let b = Mat { data: &v[xi * ci * ldv..(xi + 1) * ci * ldv], ld: ldv, trans: false };
+            gemm(co, nt, ci, a, b, mx, ldv, 1.0, 0.0, false)
+        };
+        if parallel {
+            m.par_chunks_mut(co * ldv).enumerate().with_max_len(1).try_for_each(one)
+        } else {
+            m.chunks_mut(co * ldv).enumerate().try_for_each(one)
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on a `len`-element scratch buffer, reused per thread (a fresh one
+/// if this thread's is in use, e.g. by a job rayon stole while we wait).
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut v) => {
+            if v.len() < len {
+                v.resize(len, 0.0);
+            }
+            f(&mut v[..len])
+        }
+        Err(_) => f(&mut vec![0.0; len]),
+    })
+}
+
+/// Per-run geometry.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    ih: usize,
+    iw: usize,
+    oh: usize,
+    ow: usize,
+    pt: isize,
+    pl: isize,
+    tw: usize,
+    c_in: usize,
+    c_out: usize,
+    /// Leading dimension of V and M rows (tiles per block, rounded up to L).
+    ldv: usize,
+}
+
+macro_rules! dispatch {
+    ($name:ident, $avx512:ident, $avx2:ident, $generic:ident, ($($arg:ident : $ty:ty),*)) => {
+        #[allow(clippy::too_many_arguments)]
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                let f = ronn_core::simd::SimdFeatures::get();
+                if f.avx512f {
+                    // SAFETY: a `target_feature` function only requires that the CPU
+                    // supports the features, which was checked just above.
+                    unsafe { $avx512($($arg),*) };
+                    return;
+                }
+                if f.avx2 && f.fma {
+                    // SAFETY: as above (AVX2 and FMA detected).
+                    unsafe { $avx2($($arg),*) };
+                    return;
+                }
+            }
+            $generic($($arg),*)
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $avx512($($arg: $ty),*) {
+            $generic($($arg),*)
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $avx2($($arg: $ty),*) {
+            $generic($($arg),*)
+        }
+    };
+}
+
+dispatch!(transform_input, transform_input_avx512, transform_input_avx2, transform_input_generic,
+    (p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &mut [f32]));
+dispatch!(transform_output, transform_output_avx512, transform_output_avx2, transform_output_generic,
+    (p: &Plan, m: &[f32], ty0: usize, ty1: usize, ys: &mut [&mut [f32]], bias: Option<&[f32]>,
+     zimg: Option<&[f32]>, act: Activation));
+
+/// 1-D input transform `B^T d` of six values.
+#[inline(always)]
+fn bt6(d: [f32; 6]) -> [f32; 6] {
+    let [d0, d1, d2, d3, d4, d5] = d;
+    [
+        4.0 * d0 - 5.0 * d2 + d4,
+        (d3 + d4) - 4.0 * (d1 + d2),
+        4.0 * (d1 - d2) + (d4 - d3),
+        2.0 * (d3 - d1) + (d4 - d2),
+        2.0 * (d1 - d3) + (d4 - d2),
+        4.0 * d1 - 5.0 * d3 + d5,
+    ]
+}
+
+/// 1-D output transform `A^T m` of six values.
+#[inline(always)]
+fn at6(m: [f32; 6]) -> [f32; 4] {
+    let [m0, m1, m2, m3, m4, m5] = m;
+    let (a, b, c, d) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4);
+    [m0 + a + c, b + 2.0 * d, a + 4.0 * c, b + 8.0 * d + m5]
+}
+
+/// Input transform of tile rows `ty0..ty1` of one image into `v` (`[36][C_in][ldv]`).
+#[inline(always)]
+fn transform_input_generic(p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &mut [f32]) {
+    let nt = (ty1 - ty0) * p.tw;
+    let (ih, iw) = (p.ih as isize, p.iw as isize);
+    let isz = p.ih * p.iw;
+    let xs = p.c_in * p.ldv;
+    for t0 in (0..nt).step_by(L) {
+        // Per lane: top-left input corner and whether the 6x6 window is inside X.
+        let mut corner = [(0isize, 0isize); L];
+        let mut inside = [false; L];
+        let lanes = (nt - t0).min(L);
+        for (l, (c, ins)) in corner.iter_mut().zip(&mut inside).enumerate().take(lanes) {
+            let t = t0 + l;
+            let (ty, tx) = (ty0 + t / p.tw, t % p.tw);
+            let (y0, x0) = (4 * ty as isize - p.pt, 4 * tx as isize - p.pl);
+            *c = (y0, x0);
+            *ins = y0 >= 0 && x0 >= 0 && y0 + 6 <= ih && x0 + 6 <= iw;
+        }
+        for c in 0..p.c_in {
+            let plane = &ximg[c * isz..(c + 1) * isz];
+            let mut d = [[0f32; L]; 36];
+            for l in 0..lanes {
+                let (y0, x0) = corner[l];
+                if inside[l] {
+                    let base = y0 as usize * p.iw + x0 as usize;
+                    for i in 0..6 {
+                        let row = &plane[base + i * p.iw..base + i * p.iw + 6];
+                        for j in 0..6 {
+                            d[i * 6 + j][l] = row[j];
+                        }
+                    }
+                } else {
+                    for i in 0..6 {
+                        let yy = y0 + i as isize;
+                        if yy < 0 || yy >= ih {
+                            continue;
+                        }
+                        for j in 0..6 {
+                            let xx = x0 + j as isize;
+                            if xx >= 0 && xx < iw {
+                                d[i * 6 + j][l] = plane[yy as usize * p.iw + xx as usize];
+                            }
+                        }
+                    }
+                }
+            }
+            // Columns: t = B^T d.
+            let mut t = [[0f32; L]; 36];
+            for j in 0..6 {
+                for l in 0..L {
+                    let r = bt6([d[j][l], d[6 + j][l], d[12 + j][l], d[18 + j][l], d[24 + j][l], d[30 + j][l]]);
+                    for k in 0..6 {
+                        t[k * 6 + j][l] = r[k];
+                    }
+                }
+            }
+            // Rows: V = t B, stored at V[xi][c][t0..t0 + L].
+            for k in 0..6 {
+                let mut o = [[0f32; L]; 6];
+                for l in 0..L {
+                    let r = bt6([t[k * 6][l], t[k * 6 + 1][l], t[k * 6 + 2][l], t[k * 6 + 3][l], t[k * 6 + 4][l], t[k * 6 + 5][l]]);
+                    for (oj, rj) in o.iter_mut().zip(r) {
+                        oj[l] = rj;
+                    }
+                }
+                for (j, oj) in o.iter().enumerate() {
+                    let at = (k * 6 + j) * xs + c * p.ldv + t0;
+                    v[at..at + L].copy_from_slice(oj);
+                }
+            }
+        }
+    }
+}
+
+/// Output transform of tile rows `ty0..ty1` from `m` (`[36][C_out][ldv]`) into
+/// `ys[co]` (Y's rows `4 * ty0..min(4 * ty1, OH)` of channel `co`), then the epilogue.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn transform_output_generic(
+    p: &Plan,
+    m: &[f32],
+    ty0: usize,
+    ty1: usize,
+    ys: &mut [&mut [f32]],
+    bias: Option<&[f32]>,
+    zimg: Option<&[f32]>,
+    act: Activation,
+) {
+    let nt = (ty1 - ty0) * p.tw;
+    let xs = p.c_out * p.ldv;
+    let (oh, ow) = (p.oh, p.ow);
+    let r0 = 4 * ty0;
+    let osz = oh * ow;
+    for (co, yrows) in ys.iter_mut().enumerate() {
+        for t0 in (0..nt).step_by(L) {
+            let lanes = (nt - t0).min(L);
+            let mut mm = [[0f32; L]; 36];
+            for (xi, mx) in mm.iter_mut().enumerate() {
+                let at = xi * xs + co * p.ldv + t0;
+                mx.copy_from_slice(&m[at..at + L]);
+            }
+            // Columns: s = A^T m (4x6), then rows: o = s A (4x4).
+            let mut s = [[0f32; L]; 24];
+            for j in 0..6 {
+                for l in 0..L {
+                    let r = at6([mm[j][l], mm[6 + j][l], mm[12 + j][l], mm[18 + j][l], mm[24 + j][l], mm[30 + j][l]]);
+                    for k in 0..4 {
+                        s[k * 6 + j][l] = r[k];
+                    }
+                }
+            }
+            let mut o = [[0f32; L]; 16];
+            for k in 0..4 {
+                for l in 0..L {
+                    let r = at6([s[k * 6][l], s[k * 6 + 1][l], s[k * 6 + 2][l], s[k * 6 + 3][l], s[k * 6 + 4][l], s[k * 6 + 5][l]]);
+                    for j in 0..4 {
+                        o[k * 4 + j][l] = r[j];
+                    }
+                }
+            }
+            for l in 0..lanes {
+                let t = t0 + l;
+                let (ty, tx) = (ty0 + t / p.tw, t % p.tw);
+                let (oy, ox) = (4 * ty, 4 * tx);
+                let w = (ow - ox).min(4);
+                for k in 0..(oh - oy).min(4) {
+                    let at = (oy + k - r0) * ow + ox;
+                    for (j, dst) in yrows[at..at + w].iter_mut().enumerate() {
+                        *dst = o[k * 4 + j][l];
+                    }
+                }
+            }
+        }
+        let z = zimg.map(|z| &z[co * osz + r0 * ow..co * osz + r0 * ow + yrows.len()]);
+        epilogue(yrows, bias.map(|b| b[co]), z, act);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conv::conv_fused;
+
+    fn geom(n: usize, c: usize, m: usize, i: [usize; 2], pb: [usize; 2], pe: [usize; 2]) -> ConvGeom {
+        ConvGeom {
+            batch: n,
+            c_in: c,
+            c_out: m,
+            group: 1,
+            in_spatial: i.to_vec(),
+            out_spatial: vec![i[0] + pb[0] + pe[0] - 2, i[1] + pb[1] + pe[1] - 2],
+            kernel: vec![3, 3],
+            strides: vec![1, 1],
+            dilations: vec![1, 1],
+            pads_begin: pb.to_vec(),
+        }
+    }
+
+    /// Deterministic pseudo-random values in [-1, 1).
+    fn rand(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Max |got - want| relative to `scale` (the largest pre-activation magnitude).
+    fn compare(got: &[f32], want: &[f32], scale: f32) -> f32 {
+        let scale = scale.max(1e-6);
+        got.iter().zip(want).map(|(a, b)| (a - b).abs() / scale).fold(0f32, f32::max)
+    }
+
+    fn check(g: &ConvGeom, act: Activation, with_bias: bool, with_res: bool, seed: u64) -> f32 {
+        let x = rand(g.batch * g.c_in * g.in_size(), seed);
+        let w = rand(g.c_out * g.c_in * 9, seed + 1);
+        let b = rand(g.c_out, seed + 2);
+        let z = rand(g.batch * g.c_out * g.out_size(), seed + 3);
+        let bias = with_bias.then_some(&b[..]);
+        let res = with_res.then_some(&z[..]);
+        let mut want = vec![0f32; z.len()];
+        conv_fused(g, &x, &w, bias, res, &mut want, Activation::None).unwrap();
+        let scale = want.iter().fold(0f32, |a, v| a.max(v.abs()));
+        conv_fused(g, &x, &w, bias, res, &mut want, act).unwrap();
+        let wino = Winograd::new(g.c_out, g.c_in, &w).unwrap();
+        let mut got = vec![f32::NAN; z.len()];
+        wino.run(g, &x, bias, res, &mut got, act).unwrap();
+        let e = compare(&got, &want, scale);
+        assert!(e < 1e-4, "max rel error {e} for {g:?} {act:?} bias {with_bias} res {with_res}");
+        e
+    }
+
+    #[test]
+    fn matches_im2col() {
+        let cases = [
+            geom(1, 3, 4, [7, 9], [1, 1], [1, 1]),
+            geom(1, 8, 8, [8, 8], [1, 1], [1, 1]),
+            geom(2, 5, 7, [11, 13], [1, 1], [1, 1]),
+            geom(1, 9, 3, [10, 6], [0, 0], [0, 0]),
+            geom(2, 4, 6, [9, 10], [0, 1], [1, 0]),
+            geom(1, 6, 5, [12, 7], [2, 0], [0, 2]),
+            geom(1, 2, 2, [3, 3], [0, 0], [0, 0]),
+            geom(1, 2, 3, [1, 1], [1, 1], [1, 1]),
+            geom(3, 17, 19, [5, 6], [1, 1], [1, 1]),
+            geom(1, 33, 31, [30, 29], [1, 1], [1, 1]),
+            geom(2, 16, 16, [57, 23], [1, 1], [1, 1]),
+            geom(1, 64, 64, [14, 14], [1, 1], [1, 1]),
+        ];
+        let acts = [
+            Activation::None,
+            Activation::Relu,
+            Activation::Clip { min: -0.5, max: 0.7 },
+            Activation::LeakyRelu { alpha: 0.1 },
+            Activation::HardSigmoid { alpha: 0.2, beta: 0.5 },
+            Activation::HardSwish,
+        ];
+        let mut worst = 0f32;
+        for (i, g) in cases.iter().enumerate() {
+            worst = worst.max(check(g, Activation::None, false, false, i as u64));
+            worst = worst.max(check(g, acts[i % acts.len()], true, i % 2 == 0, i as u64 + 100));
+            worst = worst.max(check(g, acts[(i + 3) % acts.len()], i % 3 == 0, true, i as u64 + 200));
+        }
+        eprintln!("winograd max rel error {worst:e}");
+    }
+
+    #[test]
+    fn threads_and_blocks() {
+        // Several blocks per image, parallel over blocks and (batch 1, tiny map) over GEMMs.
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                check(&geom(1, 12, 10, [70, 45], [1, 1], [1, 1]), Activation::Relu, true, true, 7);
+                check(&geom(2, 12, 10, [60, 61], [1, 0], [1, 2]), Activation::None, true, false, 8);
+                check(&geom(1, 40, 24, [7, 7], [1, 1], [1, 1]), Activation::None, false, false, 9);
+            });
+        }
+    }
+
+    #[test]
+    fn output_size_not_from_symmetric_pads() {
+        // Output smaller than the pads allow (trailing pad cut), and larger.
+        let mut g = geom(1, 4, 5, [9, 9], [1, 1], [1, 1]);
+        g.out_spatial = vec![7, 8];
+        check(&g, Activation::None, true, false, 1);
+        g.out_spatial = vec![10, 11];
+        check(&g, Activation::Relu, true, true, 2);
+    }
+
+    #[test]
+    fn errors() {
+        let g = geom(1, 4, 5, [6, 6], [1, 1], [1, 1]);
+        assert!(Winograd::new(5, 4, &[0.0; 179]).is_err());
+        let w = Winograd::new(5, 4, &[0.0; 180]).unwrap();
+        let x = vec![0f32; 4 * 36];
+        let mut y = vec![0f32; 5 * 36];
+        assert!(w.run(&g, &x, None, None, &mut y, Activation::None).is_ok());
+        assert!(w.run(&g, &x[1..], None, None, &mut y, Activation::None).is_err());
+        assert!(w.run(&g, &x, None, None, &mut y[1..], Activation::None).is_err());
+        assert!(w.run(&g, &x, Some(&[0.0; 4]), None, &mut y, Activation::None).is_err());
+        assert!(w.run(&g, &x, None, Some(&[0.0; 5]), &mut y, Activation::None).is_err());
+        let other = ConvGeom { c_in: 3, ..g.clone() };
+        assert!(w.run(&other, &x[..3 * 36], None, None, &mut y, Activation::None).is_err());
+        let strided = ConvGeom { strides: vec![2, 2], out_spatial: vec![3, 3], ..g.clone() };
+        assert!(w.run(&strided, &x, None, None, &mut y[..45], Activation::None).is_err());
+        let grouped = ConvGeom { group: 2, c_in: 4, c_out: 4, ..g.clone() };
+        assert!(!Winograd::supports(&grouped));
+        assert!(!Winograd::supports(&strided));
+        assert!(Winograd::supports(&geom(1, 64, 64, [56, 56], [1, 1], [1, 1])));
+        // Empty output is fine.
+        let empty = ConvGeom { batch: 0, ..g };
+        assert!(w.run(&empty, &[], None, None, &mut [], Activation::None).is_ok());
+    }
+}
+
+/// Hand-run timings (not part of the suite):
+/// `cargo test -p ronn-kernels --release winograd_timing -- --ignored --nocapture`.
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::conv::conv_fused;
+    use std::time::Instant;
+
+    fn best<F: FnMut()>(reps: usize, mut f: F) -> f64 {
+        f();
+        let mut b = f64::MAX;
+        for _ in 0..reps {
+            let t = Instant::now();
+            f();
+            b = b.min(t.elapsed().as_secs_f64());
+        }
+        b
+    }
+
+    #[test]
+    #[ignore]
+    fn winograd_timing() {
+        // (c, hw, batch)
+        let shapes = [
+            (64, 56, 1),
+            (128, 28, 1),
+            (256, 14, 1),
+            (512, 7, 1),
+            (64, 224, 1),
+            (128, 112, 1),
+            (32, 28, 1),
+            (16, 56, 1),
+            (8, 32, 1),
+            (512, 7, 4),
+            (256, 14, 2),
+            (64, 56, 2),
+        ];
+        let only: Option<usize> = std::env::var("WINO_SHAPE").ok().and_then(|s| s.parse().ok());
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                for (si, &(c, hw, n)) in shapes.iter().enumerate() {
+                    if only.is_some_and(|o| o != si) {
+                        continue;
+                    }
+                    let g = ConvGeom {
+                        batch: n,
+                        c_in: c,
+                        c_out: c,
+                        group: 1,
+                        in_spatial: vec![hw, hw],
+                        out_spatial: vec![hw, hw],
+                        kernel: vec![3, 3],
+                        strides: vec![1, 1],
+                        dilations: vec![1, 1],
+                        pads_begin: vec![1, 1],
+                    };
+                    let x: Vec<f32> = (0..n * c * hw * hw).map(|i| ((i * 37 % 101) as f32) * 0.01 - 0.5).collect();
+                    let w: Vec<f32> = (0..c * c * 9).map(|i| ((i * 13 % 29) as f32) * 0.01 - 0.14).collect();
+                    let b = vec![0.1f32; c];
+                    let mut y0 = vec![0f32; n * c * hw * hw];
+                    let mut y1 = y0.clone();
+                    let reps = if c * c * hw * hw > 50_000_000 { 5 } else { 20 };
+                    let ti = best(reps, || conv_fused(&g, &x, &w, Some(&b), None, &mut y0, Activation::Relu).unwrap());
+                    let wino = Winograd::new(c, c, &w).unwrap();
+                    let tw = best(reps, || wino.run(&g, &x, Some(&b), None, &mut y1, Activation::Relu).unwrap());
+                    let scale = y0.iter().fold(0f32, |a, v| a.max(v.abs()));
+                    let err = y0.iter().zip(&y1).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max) / scale;
+                    println!(
+                        "t{threads} n{n} {c:>3}@{hw:<3}: im2col {:>8.3} ms  winograd {:>8.3} ms  x{:.2}  supports {}  err {err:.1e}",
+                        ti * 1e3,
+                        tw * 1e3,
+                        ti / tw,
+                        Winograd::supports(&g)
+                    );
+                }
+            });
+        }
+    }
+}
