@@ -161,7 +161,7 @@ impl Winograd {
             }
         }
         let nb = th.div_ceil(rows);
-        let ldv = (rows * tw).next_multiple_of(L);
+        let ldv = (rows * tw).next_multiple_of(L) + L;
         let p = Plan {
             ih: g.in_spatial[0],
             iw: g.in_spatial[1],
@@ -171,8 +171,9 @@ impl Winograd {
             pl: g.pads_begin[1] as isize,
             tw,
             c_in: g.c_in,
-            c_out: g.c_out,
             ldv,
+            vs: xi_stride(g.c_in, ldv),
+            ms: xi_stride(g.c_out, ldv),
         };
         // Each work item (image n, block b) gets its C_out row ranges of Y.
         let mut items: Vec<(usize, usize, Vec<&mut [f32]>)> =
@@ -188,15 +189,16 @@ impl Winograd {
                 rest = r;
             }
         }
-        let scratch_len = 36 * (g.c_in + g.c_out) * ldv;
+        let scratch_len = 36 * (p.vs + p.ms) + input_scratch(tw, rows);
         let one = |(n, b, mut ys): (usize, usize, Vec<&mut [f32]>), par_gemm: bool| -> Result<()> {
             let ty0 = b * rows;
             let ty1 = (ty0 + rows).min(th);
             let ximg = &x[n * g.c_in * isz..(n + 1) * g.c_in * isz];
             let zimg = residual.map(|z| &z[n * g.c_out * osz..(n + 1) * g.c_out * osz]);
             with_scratch(scratch_len, |s| {
-                let (v, m) = s.split_at_mut(36 * g.c_in * ldv);
-                transform_input(&p, ximg, ty0, ty1, v);
+                let (v, rest) = s.split_at_mut(36 * p.vs);
+                let (m, ph) = rest.split_at_mut(36 * p.ms);
+                transform_input(&p, ximg, ty0, ty1, v, ph);
                 self.gemms(&p, (ty1 - ty0) * tw, v, m, par_gemm)?;
                 transform_output(&p, m, ty0, ty1, &mut ys, bias, zimg, act);
                 Ok(())
@@ -214,13 +216,13 @@ impl Winograd {
         let (ci, co, ldv) = (self.c_in, self.c_out, p.ldv);
         let one = |(xi, mx): (usize, &mut [f32])| {
             let a = Mat::rm(&self.u[xi * co * ci..(xi + 1) * co * ci], ci);
-            let b = Mat { data: &v[xi * ci * ldv..(xi + 1) * ci * ldv], ld: ldv, trans: false };
+            let b = Mat { data: &v[xi * p.vs..xi * p.vs + ci * ldv], ld: ldv, trans: false };
             gemm(co, nt, ci, a, b, mx, ldv, 1.0, 0.0, false)
         };
         if parallel {
-            m.par_chunks_mut(co * ldv).enumerate().with_max_len(1).try_for_each(one)
+            m.par_chunks_mut(p.ms).enumerate().with_max_len(1).try_for_each(one)
         } else {
-            m.chunks_mut(co * ldv).enumerate().try_for_each(one)
+            m.chunks_mut(p.ms).enumerate().try_for_each(one)
         }
     }
 }
@@ -254,9 +256,25 @@ struct Plan {
     pl: isize,
     tw: usize,
     c_in: usize,
-    c_out: usize,
-    /// Leading dimension of V and M rows (tiles per block, rounded up to L).
+    /// Leading dimension of V and M rows (tiles per block, rounded up to L, plus L
+    /// so that a full 16-lane access at the last tile row's last chunk fits).
     ldv: usize,
+    /// Distance between the 36 matrices of V (`>= C_in * ldv`, see [`xi_stride`]).
+    vs: usize,
+    /// Distance between the 36 matrices of M (`>= C_out * ldv`).
+    ms: usize,
+}
+
+/// Distance between consecutive `xi` matrices of `c` rows of `ldv`: an odd number
+/// of cache lines, so that the 36 rows a transform touches per tile chunk do not
+/// all fall into one L1 set (`c * ldv` floats is often a multiple of 4 KiB).
+fn xi_stride(c: usize, ldv: usize) -> usize {
+    let s = (c * ldv).next_multiple_of(L);
+    if (s / L) % 2 == 0 {
+        s + L
+    } else {
+        s
+    }
 }
 
 macro_rules! dispatch {
@@ -296,7 +314,7 @@ macro_rules! dispatch {
 }
 
 dispatch!(transform_input, transform_input_avx512, transform_input_avx2, transform_input_generic,
-    (p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &mut [f32]));
+    (p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &mut [f32], scratch: &mut [f32]));
 dispatch!(transform_output, transform_output_avx512, transform_output_avx2, transform_output_generic,
     (p: &Plan, m: &[f32], ty0: usize, ty1: usize, ys: &mut [&mut [f32]], bias: Option<&[f32]>,
      zimg: Option<&[f32]>, act: Activation));
@@ -323,75 +341,131 @@ fn at6(m: [f32; 6]) -> [f32; 4] {
     [m0 + a + c, b + 2.0 * d, a + 4.0 * c, b + 8.0 * d + m5]
 }
 
-/// Input transform of tile rows `ty0..ty1` of one image into `v` (`[36][C_in][ldv]`).
+/// Length of one phase row: `ph[m][tx] = row[4 * tx + m - pad]` for every tile
+/// column `tx` a 16-lane chunk can touch (`tx0 + l + 1`).
+fn phase_len(tw: usize) -> usize {
+    tw.next_multiple_of(L) + L
+}
+
+/// Scratch floats [`transform_input`] needs for a block of `rows` tile rows.
+fn input_scratch(tw: usize, rows: usize) -> usize {
+    (4 * rows + 2) * 4 * phase_len(tw) + 4 * phase_len(tw)
+}
+
+/// `dst[m * twp + tx] = rb[4 * tx + m]` for `m < 4`, `tx < twp` (`twp` a multiple of 16).
 #[inline(always)]
-fn transform_input_generic(p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &mut [f32]) {
-    let nt = (ty1 - ty0) * p.tw;
-    let (ih, iw) = (p.ih as isize, p.iw as isize);
-    let isz = p.ih * p.iw;
-    let xs = p.c_in * p.ldv;
-    for t0 in (0..nt).step_by(L) {
-        // Per lane: top-left input corner and whether the 6x6 window is inside X.
-        let mut corner = [(0isize, 0isize); L];
-        let mut inside = [false; L];
-        let lanes = (nt - t0).min(L);
-        for (l, (c, ins)) in corner.iter_mut().zip(&mut inside).enumerate().take(lanes) {
-            let t = t0 + l;
-            let (ty, tx) = (ty0 + t / p.tw, t % p.tw);
-            let (y0, x0) = (4 * ty as isize - p.pt, 4 * tx as isize - p.pl);
-            *c = (y0, x0);
-            *ins = y0 >= 0 && x0 >= 0 && y0 + 6 <= ih && x0 + 6 <= iw;
+fn deinterleave4(rb: &[f32], dst: &mut [f32], twp: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if ronn_core::simd::SimdFeatures::get().avx512f {
+        // SAFETY: AVX-512F was detected just above; the function checks the lengths.
+        unsafe { deinterleave4_avx512(rb, dst, twp) };
+        return;
+    }
+    let (p0, rest) = dst.split_at_mut(twp);
+    let (p1, rest) = rest.split_at_mut(twp);
+    let (p2, p3) = rest.split_at_mut(twp);
+    for ((((q, a), b), e), d) in rb.chunks_exact(4).zip(p0).zip(p1).zip(p2).zip(p3) {
+        *a = q[0];
+        *b = q[1];
+        *e = q[2];
+        *d = q[3];
+    }
+}
+
+/// [`deinterleave4`] with AVX-512 permutes: 64 floats -> four 16-float phases.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn deinterleave4_avx512(rb: &[f32], dst: &mut [f32], twp: usize) {
+    use std::arch::x86_64::*;
+    assert!(twp % L == 0 && rb.len() >= 4 * twp && dst.len() >= 4 * twp);
+    let idx: [__m512i; 4] = std::array::from_fn(|m| {
+        let m = m as i32;
+        _mm512_setr_epi32(m, m + 4, m + 8, m + 12, m + 16, m + 20, m + 24, m + 28, m, m + 4, m + 8, m + 12, m + 16, m + 20, m + 24, m + 28)
+    });
+    let (src, out) = (rb.as_ptr(), dst.as_mut_ptr());
+    for g in 0..twp / L {
+        // SAFETY: reads rb[64 g..64 g + 64] and writes dst[m * twp + 16 g..+16], in
+        // bounds by the assert above (g < twp / 16).
+        unsafe {
+            let a = _mm512_loadu_ps(src.add(64 * g));
+            let b = _mm512_loadu_ps(src.add(64 * g + 16));
+            let c = _mm512_loadu_ps(src.add(64 * g + 32));
+            let d = _mm512_loadu_ps(src.add(64 * g + 48));
+            for (m, ix) in idx.iter().enumerate() {
+                let u = _mm512_permutex2var_ps(a, *ix, b);
+                let w = _mm512_permutex2var_ps(c, *ix, d);
+                _mm512_storeu_ps(out.add(m * twp + L * g), _mm512_shuffle_f32x4::<0x44>(u, w));
+            }
         }
-        for c in 0..p.c_in {
-            let plane = &ximg[c * isz..(c + 1) * isz];
-            let mut d = [[0f32; L]; 36];
-            for l in 0..lanes {
-                let (y0, x0) = corner[l];
-                if inside[l] {
-                    let base = y0 as usize * p.iw + x0 as usize;
-                    for i in 0..6 {
-                        let row = &plane[base + i * p.iw..base + i * p.iw + 6];
-                        for j in 0..6 {
-                            d[i * 6 + j][l] = row[j];
-                        }
-                    }
-                } else {
-                    for i in 0..6 {
-                        let yy = y0 + i as isize;
-                        if yy < 0 || yy >= ih {
-                            continue;
-                        }
-                        for j in 0..6 {
-                            let xx = x0 + j as isize;
-                            if xx >= 0 && xx < iw {
-                                d[i * 6 + j][l] = plane[yy as usize * p.iw + xx as usize];
-                            }
-                        }
-                    }
-                }
+    }
+}
+
+/// Input transform of tile rows `ty0..ty1` of one image into `v` (`[36][C_in][ldv]`).
+///
+/// Per channel, each input row the block needs is split once into its four
+/// phases (`row[4 * tx + m]`, zero outside X), so that the 6x6 windows of 16
+/// consecutive tiles of a tile row are plain contiguous 16-lane loads.
+#[inline(always)]
+fn transform_input_generic(p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &mut [f32], scratch: &mut [f32]) {
+    let nr = ty1 - ty0;
+    let nrows = 4 * nr + 2;
+    let twp = phase_len(p.tw);
+    let (ph, rb) = scratch.split_at_mut(nrows * 4 * twp);
+    let rb = &mut rb[..4 * twp];
+    let ih = p.ih as isize;
+    let pl = p.pl as usize;
+    let isz = p.ih * p.iw;
+    let xs = p.vs;
+    let cnt = p.iw.min(rb.len().saturating_sub(pl));
+    // The padded row's margins stay zero; only its middle is rewritten per row.
+    rb.fill(0.0);
+    for c in 0..p.c_in {
+        let plane = &ximg[c * isz..(c + 1) * isz];
+        for (rr, dst) in ph.chunks_exact_mut(4 * twp).enumerate() {
+            let iy = (4 * ty0 + rr) as isize - p.pt;
+            if iy < 0 || iy >= ih {
+                dst.fill(0.0);
+                continue;
             }
-            // Columns: t = B^T d.
-            let mut t = [[0f32; L]; 36];
-            for j in 0..6 {
-                for l in 0..L {
-                    let r = bt6([d[j][l], d[6 + j][l], d[12 + j][l], d[18 + j][l], d[24 + j][l], d[30 + j][l]]);
-                    for k in 0..6 {
-                        t[k * 6 + j][l] = r[k];
+            let row = &plane[iy as usize * p.iw..(iy as usize + 1) * p.iw];
+            rb[pl..pl + cnt].copy_from_slice(&row[..cnt]);
+            deinterleave4(rb, dst, twp);
+        }
+        for r in 0..nr {
+            for tx0 in (0..p.tw).step_by(L) {
+                // Columns: t = B^T d, t[k * 6 + j][l].
+                let mut t = [[0f32; L]; 36];
+                for j in 0..6 {
+                    let (m, s) = (j % 4, tx0 + j / 4);
+                    let col = |i: usize| -> &[f32; L] {
+                        let at = ((4 * r + i) * 4 + m) * twp + s;
+                        ph[at..at + L].try_into().unwrap()
+                    };
+                    let (c0, c1, c2, c3, c4, c5) = (col(0), col(1), col(2), col(3), col(4), col(5));
+                    for l in 0..L {
+                        let o = bt6([c0[l], c1[l], c2[l], c3[l], c4[l], c5[l]]);
+                        for k in 0..6 {
+                            t[k * 6 + j][l] = o[k];
+                        }
                     }
                 }
-            }
-            // Rows: V = t B, stored at V[xi][c][t0..t0 + L].
-            for k in 0..6 {
-                let mut o = [[0f32; L]; 6];
-                for l in 0..L {
-                    let r = bt6([t[k * 6][l], t[k * 6 + 1][l], t[k * 6 + 2][l], t[k * 6 + 3][l], t[k * 6 + 4][l], t[k * 6 + 5][l]]);
-                    for (oj, rj) in o.iter_mut().zip(r) {
-                        oj[l] = rj;
+                // Rows: V = t B, stored at V[xi][c][r * tw + tx0..].
+                for k in 0..6 {
+                    let mut o = [[0f32; L]; 6];
+                    let tk = &t[k * 6..k * 6 + 6];
+                    for l in 0..L {
+                        let res = bt6([tk[0][l], tk[1][l], tk[2][l], tk[3][l], tk[4][l], tk[5][l]]);
+                        for (oj, rj) in o.iter_mut().zip(res) {
+                            oj[l] = rj;
+                        }
                     }
-                }
-                for (j, oj) in o.iter().enumerate() {
-                    let at = (k * 6 + j) * xs + c * p.ldv + t0;
-                    v[at..at + L].copy_from_slice(oj);
+                    // Full 16-lane stores: lanes past the tile row land in the next
+                    // tile row's columns (rewritten after) or in V's padding (ldv).
+                    for (j, oj) in o.iter().enumerate() {
+                        let at = (k * 6 + j) * xs + c * p.ldv + r * p.tw + tx0;
+                        let dst: &mut [f32; L] = (&mut v[at..at + L]).try_into().unwrap();
+                        *dst = *oj;
+                    }
                 }
             }
         }
@@ -412,47 +486,58 @@ fn transform_output_generic(
     zimg: Option<&[f32]>,
     act: Activation,
 ) {
-    let nt = (ty1 - ty0) * p.tw;
-    let xs = p.c_out * p.ldv;
+    let nr = ty1 - ty0;
+    let xs = p.ms;
     let (oh, ow) = (p.oh, p.ow);
     let r0 = 4 * ty0;
     let osz = oh * ow;
     for (co, yrows) in ys.iter_mut().enumerate() {
-        for t0 in (0..nt).step_by(L) {
-            let lanes = (nt - t0).min(L);
-            let mut mm = [[0f32; L]; 36];
-            for (xi, mx) in mm.iter_mut().enumerate() {
-                let at = xi * xs + co * p.ldv + t0;
-                mx.copy_from_slice(&m[at..at + L]);
-            }
-            // Columns: s = A^T m (4x6), then rows: o = s A (4x4).
-            let mut s = [[0f32; L]; 24];
-            for j in 0..6 {
-                for l in 0..L {
-                    let r = at6([mm[j][l], mm[6 + j][l], mm[12 + j][l], mm[18 + j][l], mm[24 + j][l], mm[30 + j][l]]);
-                    for k in 0..4 {
-                        s[k * 6 + j][l] = r[k];
+        for r in 0..nr {
+            let oy = 4 * (ty0 + r);
+            for tx0 in (0..p.tw).step_by(L) {
+                let n = (p.tw - tx0).min(L);
+                // Full 16-lane loads (within ldv); lanes >= n are ignored.
+                let mut mm = [[0f32; L]; 36];
+                for (xi, mx) in mm.iter_mut().enumerate() {
+                    let at = xi * xs + co * p.ldv + r * p.tw + tx0;
+                    *mx = m[at..at + L].try_into().unwrap();
+                }
+                // Columns: s = A^T m (4x6), s[k * 6 + j].
+                let mut s = [[0f32; L]; 24];
+                for j in 0..6 {
+                    for l in 0..L {
+                        let o = at6([mm[j][l], mm[6 + j][l], mm[12 + j][l], mm[18 + j][l], mm[24 + j][l], mm[30 + j][l]]);
+                        for k in 0..4 {
+                            s[k * 6 + j][l] = o[k];
+                        }
                     }
                 }
-            }
-            let mut o = [[0f32; L]; 16];
-            for k in 0..4 {
-                for l in 0..L {
-                    let r = at6([s[k * 6][l], s[k * 6 + 1][l], s[k * 6 + 2][l], s[k * 6 + 3][l], s[k * 6 + 4][l], s[k * 6 + 5][l]]);
-                    for j in 0..4 {
-                        o[k * 4 + j][l] = r[j];
-                    }
-                }
-            }
-            for l in 0..lanes {
-                let t = t0 + l;
-                let (ty, tx) = (ty0 + t / p.tw, t % p.tw);
-                let (oy, ox) = (4 * ty, 4 * tx);
-                let w = (ow - ox).min(4);
+                // Rows: o = s A, interleaved back into Y's row (4 columns per tile).
+                let w = (ow - 4 * tx0).min(4 * n);
                 for k in 0..(oh - oy).min(4) {
-                    let at = (oy + k - r0) * ow + ox;
-                    for (j, dst) in yrows[at..at + w].iter_mut().enumerate() {
-                        *dst = o[k * 4 + j][l];
+                    let mut o = [[0f32; L]; 4];
+                    let sk = &s[k * 6..k * 6 + 6];
+                    for l in 0..L {
+                        let res = at6([sk[0][l], sk[1][l], sk[2][l], sk[3][l], sk[4][l], sk[5][l]]);
+                        for (oj, rj) in o.iter_mut().zip(res) {
+                            oj[l] = rj;
+                        }
+                    }
+                    let mut tmp = [0f32; 4 * L];
+                    for ((((q, a), b), e), d) in tmp.chunks_exact_mut(4).zip(&o[0]).zip(&o[1]).zip(&o[2]).zip(&o[3]) {
+                        q[0] = *a;
+                        q[1] = *b;
+                        q[2] = *e;
+                        q[3] = *d;
+                    }
+                    let at = (oy + k - r0) * ow + 4 * tx0;
+                    if w == 4 * L {
+                        let dst: &mut [f32; 4 * L] = (&mut yrows[at..at + 4 * L]).try_into().unwrap();
+                        *dst = tmp;
+                    } else {
+                        for (d, s) in yrows[at..at + w].iter_mut().zip(&tmp) {
+                            *d = *s;
+                        }
                     }
                 }
             }
@@ -680,5 +765,61 @@ mod timing {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod breakdown {
+    use super::*;
+    use std::time::Instant;
+
+    fn best<F: FnMut()>(mut f: F) -> f64 {
+        f();
+        (0..30)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min)
+    }
+
+    #[test]
+    #[ignore]
+    fn winograd_breakdown() {
+        let (c, hw) = (64usize, 56usize);
+        let rows: usize = std::env::var("WINO_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(14);
+        let tw = hw.div_ceil(4);
+        let ldv = (rows * tw).next_multiple_of(L) + L;
+        let (vs, ms) = (xi_stride(c, ldv), xi_stride(c, ldv));
+        let p = Plan { ih: hw, iw: hw, oh: hw, ow: hw, pt: 1, pl: 1, tw, c_in: c, ldv, vs, ms };
+        let x: Vec<f32> = (0..c * hw * hw).map(|i| ((i * 37 % 101) as f32) * 0.01 - 0.5).collect();
+        let w: Vec<f32> = (0..c * c * 9).map(|i| ((i * 13 % 29) as f32) * 0.01 - 0.14).collect();
+        let wino = Winograd::new(c, c, &w).unwrap();
+        let mut v = vec![0f32; 36 * vs];
+        let mut m = vec![0f32; 36 * ms];
+        let mut y = vec![0f32; c * hw * hw];
+        let mut ph = vec![0f32; input_scratch(tw, rows)];
+        let nb = tw.div_ceil(rows);
+        let ti = best(|| {
+            for b in 0..nb {
+                transform_input(&p, &x, b * rows, ((b + 1) * rows).min(tw), &mut v, &mut ph)
+            }
+        });
+        let tg = best(|| {
+            for b in 0..nb {
+                let nt = (((b + 1) * rows).min(tw) - b * rows) * tw;
+                wino.gemms(&p, nt, &v, &mut m, false).unwrap()
+            }
+        });
+        let to = best(|| {
+            for b in 0..nb {
+                let (ty0, ty1) = (b * rows, ((b + 1) * rows).min(tw));
+                let mut ys: Vec<&mut [f32]> =
+                    y.chunks_mut(hw * hw).map(|pl| &mut pl[4 * ty0 * hw..(4 * ty1).min(hw) * hw]).collect();
+                transform_output(&p, &m, ty0, ty1, &mut ys, None, None, Activation::None)
+            }
+        });
+        println!("rows {rows}: input {:.3} ms, gemms {:.3} ms, output {:.3} ms", ti * 1e3, tg * 1e3, to * 1e3);
     }
 }
