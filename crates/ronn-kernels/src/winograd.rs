@@ -19,7 +19,7 @@
 //! once (one lane per tile) and are compiled for AVX-512 / AVX2 with runtime
 //! dispatch, with a portable fallback.
 
-use crate::conv::{epilogue, Activation, ConvGeom};
+use crate::conv::{Activation, ConvGeom};
 use crate::gemm::{gemm, Mat};
 use rayon::prelude::*;
 use ronn_core::{Error, Result};
@@ -69,10 +69,12 @@ impl Winograd {
         if !is_wino_geom(g) || g.c_in < 8 || g.c_out < 8 {
             return false;
         }
+        // Blocks never span images, so the transformed weights (36 * C_out * C_in
+        // floats, 4x the plain ones, streamed once per block) need enough tiles per
+        // image to be reused: 512@7 (2x2 tiles) is 2.5x slower than im2col, 256@14
+        // (4x4 tiles) 1.5x faster. With 8 channels the transforms eat the gain.
         let tiles = g.out_spatial[0].div_ceil(4) * g.out_spatial[1].div_ceil(4);
-        // Enough tiles to amortize the transformed weights (36 * C_out * C_in),
-        // which are 4x the size of the plain ones and are streamed once per block.
-        tiles * g.batch >= 16 && g.out_spatial[0] >= 4 && g.out_spatial[1] >= 4
+        tiles >= 16 && g.c_in * g.c_out >= 128
     }
 
     /// Transforms W `[C_out, C_in, 3, 3]`.
@@ -154,14 +156,15 @@ impl Winograd {
         let threads = rayon::current_num_threads();
         // Tile rows per block: about BLOCK_TILES tiles, but enough blocks to feed
         // every thread when the whole batch has few tile rows.
-        let mut rows = BLOCK_TILES.div_ceil(tw).clamp(1, th);
+        let bt: usize = std::env::var("WINO_BT").ok().and_then(|s| s.parse().ok()).unwrap_or(BLOCK_TILES);
+        let mut rows = bt.div_ceil(tw).clamp(1, th);
         if threads > 1 {
             while rows > 1 && g.batch * th.div_ceil(rows) < threads {
                 rows = rows.div_ceil(2);
             }
         }
         let nb = th.div_ceil(rows);
-        let ldv = (rows * tw).next_multiple_of(L) + L;
+        let ldv = (rows * tw).next_multiple_of(L);
         let p = Plan {
             ih: g.in_spatial[0],
             iw: g.in_spatial[1],
@@ -380,7 +383,24 @@ unsafe fn deinterleave4_avx512(rb: &[f32], dst: &mut [f32], twp: usize) {
     assert!(twp % L == 0 && rb.len() >= 4 * twp && dst.len() >= 4 * twp);
     let idx: [__m512i; 4] = std::array::from_fn(|m| {
         let m = m as i32;
-        _mm512_setr_epi32(m, m + 4, m + 8, m + 12, m + 16, m + 20, m + 24, m + 28, m, m + 4, m + 8, m + 12, m + 16, m + 20, m + 24, m + 28)
+        _mm512_setr_epi32(
+            m,
+            m + 4,
+            m + 8,
+            m + 12,
+            m + 16,
+            m + 20,
+            m + 24,
+            m + 28,
+            m,
+            m + 4,
+            m + 8,
+            m + 12,
+            m + 16,
+            m + 20,
+            m + 24,
+            m + 28,
+        )
     });
     let (src, out) = (rb.as_ptr(), dst.as_mut_ptr());
     for g in 0..twp / L {
@@ -433,6 +453,7 @@ fn transform_input_generic(p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &m
         }
         for r in 0..nr {
             for tx0 in (0..p.tw).step_by(L) {
+                let n = (p.tw - tx0).min(L);
                 // Columns: t = B^T d, t[k * 6 + j][l].
                 let mut t = [[0f32; L]; 36];
                 for j in 0..6 {
@@ -459,12 +480,18 @@ fn transform_input_generic(p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &m
                             oj[l] = rj;
                         }
                     }
-                    // Full 16-lane stores: lanes past the tile row land in the next
-                    // tile row's columns (rewritten after) or in V's padding (ldv).
+                    // Full 16-lane stores where they fit in the row of ldv: lanes past
+                    // the tile row land in the next tile row's columns (rewritten
+                    // after) or in V's padding.
+                    let col = r * p.tw + tx0;
                     for (j, oj) in o.iter().enumerate() {
-                        let at = (k * 6 + j) * xs + c * p.ldv + r * p.tw + tx0;
-                        let dst: &mut [f32; L] = (&mut v[at..at + L]).try_into().unwrap();
-                        *dst = *oj;
+                        let at = (k * 6 + j) * xs + c * p.ldv + col;
+                        if col + L <= p.ldv {
+                            let dst: &mut [f32; L] = (&mut v[at..at + L]).try_into().unwrap();
+                            *dst = *oj;
+                        } else {
+                            v[at..at + n].copy_from_slice(&oj[..n]);
+                        }
                     }
                 }
             }
@@ -496,17 +523,24 @@ fn transform_output_generic(
             let oy = 4 * (ty0 + r);
             for tx0 in (0..p.tw).step_by(L) {
                 let n = (p.tw - tx0).min(L);
-                // Full 16-lane loads (within ldv); lanes >= n are ignored.
+                // Full 16-lane loads where they fit in the row of ldv; lanes >= n
+                // are ignored.
                 let mut mm = [[0f32; L]; 36];
+                let col = r * p.tw + tx0;
                 for (xi, mx) in mm.iter_mut().enumerate() {
-                    let at = xi * xs + co * p.ldv + r * p.tw + tx0;
-                    *mx = m[at..at + L].try_into().unwrap();
+                    let at = xi * xs + co * p.ldv + col;
+                    if col + L <= p.ldv {
+                        *mx = m[at..at + L].try_into().unwrap();
+                    } else {
+                        mx[..n].copy_from_slice(&m[at..at + n]);
+                    }
                 }
                 // Columns: s = A^T m (4x6), s[k * 6 + j].
                 let mut s = [[0f32; L]; 24];
                 for j in 0..6 {
                     for l in 0..L {
-                        let o = at6([mm[j][l], mm[6 + j][l], mm[12 + j][l], mm[18 + j][l], mm[24 + j][l], mm[30 + j][l]]);
+                        let o =
+                            at6([mm[j][l], mm[6 + j][l], mm[12 + j][l], mm[18 + j][l], mm[24 + j][l], mm[30 + j][l]]);
                         for k in 0..4 {
                             s[k * 6 + j][l] = o[k];
                         }
@@ -531,6 +565,22 @@ fn transform_output_generic(
                         q[3] = *d;
                     }
                     let at = (oy + k - r0) * ow + 4 * tx0;
+                    // Fused epilogue: act(y + residual + bias), as `conv::epilogue`.
+                    if let Some(z) = zimg {
+                        let zat = co * osz + r0 * ow + at;
+                        let mut zt = [0f32; 4 * L];
+                        zt[..w].copy_from_slice(&z[zat..zat + w]);
+                        for (q, r) in tmp.iter_mut().zip(&zt) {
+                            *q += *r;
+                        }
+                    }
+                    if let Some(b) = bias {
+                        let b = b[co];
+                        for q in tmp.iter_mut() {
+                            *q += b;
+                        }
+                    }
+                    activate(&mut tmp, act);
                     if w == 4 * L {
                         let dst: &mut [f32; 4 * L] = (&mut yrows[at..at + 4 * L]).try_into().unwrap();
                         *dst = tmp;
@@ -542,8 +592,32 @@ fn transform_output_generic(
                 }
             }
         }
-        let z = zimg.map(|z| &z[co * osz + r0 * ow..co * osz + r0 * ow + yrows.len()]);
-        epilogue(yrows, bias.map(|b| b[co]), z, act);
+    }
+}
+
+/// `conv::epilogue`'s activations on a fixed-size row, written as selects so
+/// they vectorize (same results, NaN included).
+#[inline(always)]
+fn activate(v: &mut [f32; 4 * L], act: Activation) {
+    #[inline(always)]
+    fn clamp01(v: f32) -> f32 {
+        let v = if v < 0.0 { 0.0 } else { v };
+        if v > 1.0 {
+            1.0
+        } else {
+            v
+        }
+    }
+    match act {
+        Activation::None => {}
+        Activation::Relu => v.iter_mut().for_each(|x| *x = if *x < 0.0 { 0.0 } else { *x }),
+        Activation::Clip { min, max } => v.iter_mut().for_each(|x| {
+            let y = if *x < min { min } else { *x };
+            *x = if y > max { max } else { y };
+        }),
+        Activation::LeakyRelu { alpha } => v.iter_mut().for_each(|x| *x = if *x < 0.0 { *x * alpha } else { *x }),
+        Activation::HardSigmoid { alpha, beta } => v.iter_mut().for_each(|x| *x = clamp01(*x * alpha + beta)),
+        Activation::HardSwish => v.iter_mut().for_each(|x| *x = *x * clamp01(*x * (1.0 / 6.0) + 0.5)),
     }
 }
 
@@ -715,11 +789,13 @@ mod timing {
             (128, 28, 1),
             (256, 14, 1),
             (512, 7, 1),
+            (512, 14, 1),
             (64, 224, 1),
             (128, 112, 1),
             (32, 28, 1),
             (16, 56, 1),
             (8, 32, 1),
+            (8, 56, 1),
             (512, 7, 4),
             (256, 14, 2),
             (64, 56, 2),
@@ -790,7 +866,7 @@ mod breakdown {
         let (c, hw) = (64usize, 56usize);
         let rows: usize = std::env::var("WINO_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(14);
         let tw = hw.div_ceil(4);
-        let ldv = (rows * tw).next_multiple_of(L) + L;
+        let ldv = (rows * tw).next_multiple_of(L);
         let (vs, ms) = (xi_stride(c, ldv), xi_stride(c, ldv));
         let p = Plan { ih: hw, iw: hw, oh: hw, ow: hw, pt: 1, pl: 1, tw, c_in: c, ldv, vs, ms };
         let x: Vec<f32> = (0..c * hw * hw).map(|i| ((i * 37 % 101) as f32) * 0.01 - 0.5).collect();
