@@ -29,6 +29,8 @@ use std::cell::RefCell;
 const L: usize = 16;
 /// Target number of tiles per block (the GEMMs' `n`).
 pub const BLOCK_TILES: usize = 128;
+/// Fewest tiles per block worth splitting an image into more blocks for threads.
+const MIN_PAR_TILES: usize = 24;
 
 /// Weights transformed once (at planning time).
 #[derive(Clone, Debug)]
@@ -73,8 +75,10 @@ impl Winograd {
         // floats, 4x the plain ones, streamed once per block) need enough tiles per
         // image to be reused: 512@7 (2x2 tiles) is 2.5x slower than im2col, 256@14
         // (4x4 tiles) 1.5x faster. With 8 channels the transforms eat the gain.
+        // The same holds when the weights dwarf the tiles: 512@14 (16 tiles, 38 MB
+        // of transformed weights) ties with im2col, 512@28 (49 tiles) is 2x faster.
         let tiles = g.out_spatial[0].div_ceil(4) * g.out_spatial[1].div_ceil(4);
-        tiles >= 16 && g.c_in * g.c_out >= 128
+        tiles >= 16 && g.c_in * g.c_out >= 128 && g.c_in * g.c_out <= 8192 * tiles
     }
 
     /// Transforms W `[C_out, C_in, 3, 3]`.
@@ -154,15 +158,19 @@ impl Winograd {
         let (oh, ow) = (g.out_spatial[0], g.out_spatial[1]);
         let (th, tw) = (oh.div_ceil(4), ow.div_ceil(4));
         let threads = rayon::current_num_threads();
-        // Tile rows per block: about BLOCK_TILES tiles, but enough blocks to feed
-        // every thread when the whole batch has few tile rows.
-        let bt: usize = std::env::var("WINO_BT").ok().and_then(|s| s.parse().ok()).unwrap_or(BLOCK_TILES);
-        let mut rows = bt.div_ceil(tw).clamp(1, th);
-        if threads > 1 {
-            while rows > 1 && g.batch * th.div_ceil(rows) < threads {
-                rows = rows.div_ceil(2);
+        // Blocks of whole tile rows, about BLOCK_TILES tiles each, balanced. With
+        // several threads and few images, the block count is rounded up to a
+        // multiple of the threads as long as blocks keep >= MIN_PAR_TILES tiles
+        // (fewer tiles would stream the big transformed weights once per tiny
+        // block: then the 36 GEMMs of each block are split over the threads).
+        let mut nb = (th * tw).div_ceil(BLOCK_TILES).clamp(1, th);
+        if threads > 1 && g.batch * nb < 4 * threads {
+            let want = (g.batch * nb).next_multiple_of(threads).div_ceil(g.batch);
+            if want <= th && (th * tw) / want >= MIN_PAR_TILES {
+                nb = want;
             }
         }
+        let rows = th.div_ceil(nb);
         let nb = th.div_ceil(rows);
         let ldv = (rows * tw).next_multiple_of(L);
         let p = Plan {
@@ -273,7 +281,7 @@ struct Plan {
 /// all fall into one L1 set (`c * ldv` floats is often a multiple of 4 KiB).
 fn xi_stride(c: usize, ldv: usize) -> usize {
     let s = (c * ldv).next_multiple_of(L);
-    if (s / L) % 2 == 0 {
+    if (s / L).is_multiple_of(2) {
         s + L
     } else {
         s
@@ -380,7 +388,7 @@ fn deinterleave4(rb: &[f32], dst: &mut [f32], twp: usize) {
 #[target_feature(enable = "avx512f")]
 unsafe fn deinterleave4_avx512(rb: &[f32], dst: &mut [f32], twp: usize) {
     use std::arch::x86_64::*;
-    assert!(twp % L == 0 && rb.len() >= 4 * twp && dst.len() >= 4 * twp);
+    assert!(twp.is_multiple_of(L) && rb.len() >= 4 * twp && dst.len() >= 4 * twp);
     let idx: [__m512i; 4] = std::array::from_fn(|m| {
         let m = m as i32;
         _mm512_setr_epi32(
@@ -755,6 +763,10 @@ mod tests {
         assert!(!Winograd::supports(&grouped));
         assert!(!Winograd::supports(&strided));
         assert!(Winograd::supports(&geom(1, 64, 64, [56, 56], [1, 1], [1, 1])));
+        assert!(Winograd::supports(&geom(1, 256, 256, [14, 14], [1, 1], [1, 1])));
+        assert!(!Winograd::supports(&geom(1, 512, 512, [7, 7], [1, 1], [1, 1])));
+        assert!(!Winograd::supports(&geom(1, 512, 512, [14, 14], [1, 1], [1, 1])));
+        assert!(!Winograd::supports(&geom(1, 8, 8, [32, 32], [1, 1], [1, 1])));
         // Empty output is fine.
         let empty = ConvGeom { batch: 0, ..g };
         assert!(w.run(&empty, &[], None, None, &mut [], Activation::None).is_ok());
@@ -791,6 +803,8 @@ mod timing {
             (512, 7, 1),
             (512, 14, 1),
             (64, 224, 1),
+            (512, 28, 1),
+            (256, 56, 1),
             (128, 112, 1),
             (32, 28, 1),
             (16, 56, 1),
@@ -825,7 +839,7 @@ mod timing {
                     let b = vec![0.1f32; c];
                     let mut y0 = vec![0f32; n * c * hw * hw];
                     let mut y1 = y0.clone();
-                    let reps = if c * c * hw * hw > 50_000_000 { 5 } else { 20 };
+                    let reps = if c * c * hw * hw > 100_000_000 { 5 } else { 20 };
                     let ti = best(reps, || conv_fused(&g, &x, &w, Some(&b), None, &mut y0, Activation::Relu).unwrap());
                     let wino = Winograd::new(c, c, &w).unwrap();
                     let tw = best(reps, || wino.run(&g, &x, Some(&b), None, &mut y1, Activation::Relu).unwrap());
