@@ -456,7 +456,9 @@ fn transform_input_generic(p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &m
                 continue;
             }
             let row = &plane[iy as usize * p.iw..(iy as usize + 1) * p.iw];
-            rb[pl..pl + cnt].copy_from_slice(&row[..cnt]);
+            if cnt > 0 {
+                rb[pl..pl + cnt].copy_from_slice(&row[..cnt]);
+            }
             deinterleave4(rb, dst, twp);
         }
         for r in 0..nr {
@@ -741,6 +743,12 @@ mod tests {
         check(&g, Activation::None, true, false, 1);
         g.out_spatial = vec![10, 11];
         check(&g, Activation::Relu, true, true, 2);
+        // Pads larger than the kernel, and far larger than the image.
+        check(&geom(1, 3, 4, [5, 4], [3, 2], [4, 5]), Activation::None, true, false, 3);
+        check(&geom(1, 2, 3, [2, 2], [100, 1], [0, 90]), Activation::None, true, true, 4);
+        let mut g = geom(1, 2, 3, [4, 4], [1, 200], [1, 0]);
+        g.out_spatial = vec![2, 3];
+        check(&g, Activation::None, true, false, 5);
     }
 
     #[test]
