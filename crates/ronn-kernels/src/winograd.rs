@@ -183,6 +183,7 @@ impl Winograd {
             tw,
             c_in: g.c_in,
             ldv,
+            avx512: has_avx512(),
             vs: xi_stride(g.c_in, ldv),
             ms: xi_stride(g.c_out, ldv),
         };
@@ -238,6 +239,15 @@ impl Winograd {
     }
 }
 
+fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        ronn_core::simd::SimdFeatures::get().avx512f
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
@@ -270,6 +280,8 @@ struct Plan {
     /// Leading dimension of V and M rows (tiles per block, rounded up to L, plus L
     /// so that a full 16-lane access at the last tile row's last chunk fits).
     ldv: usize,
+    /// AVX-512F detected (the transforms' shuffles use it).
+    avx512: bool,
     /// Distance between the 36 matrices of V (`>= C_in * ldv`, see [`xi_stride`]).
     vs: usize,
     /// Distance between the 36 matrices of M (`>= C_out * ldv`).
@@ -365,13 +377,20 @@ fn input_scratch(tw: usize, rows: usize) -> usize {
 
 /// `dst[m * twp + tx] = rb[4 * tx + m]` for `m < 4`, `tx < twp` (`twp` a multiple of 16).
 #[inline(always)]
-fn deinterleave4(rb: &[f32], dst: &mut [f32], twp: usize) {
+fn deinterleave4(rb: &[f32], dst: &mut [f32], twp: usize, avx512: bool) {
     #[cfg(target_arch = "x86_64")]
-    if ronn_core::simd::SimdFeatures::get().avx512f {
-        // SAFETY: AVX-512F was detected just above; the function checks the lengths.
+    if avx512 {
+        // SAFETY: `avx512` is only set when AVX-512F was detected; the function
+        // checks the lengths.
         unsafe { deinterleave4_avx512(rb, dst, twp) };
         return;
     }
+    let _ = avx512;
+    deinterleave4_scalar(rb, dst, twp)
+}
+
+#[inline(always)]
+fn deinterleave4_scalar(rb: &[f32], dst: &mut [f32], twp: usize) {
     let (p0, rest) = dst.split_at_mut(twp);
     let (p1, rest) = rest.split_at_mut(twp);
     let (p2, p3) = rest.split_at_mut(twp);
@@ -459,7 +478,7 @@ fn transform_input_generic(p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &m
             if cnt > 0 {
                 rb[pl..pl + cnt].copy_from_slice(&row[..cnt]);
             }
-            deinterleave4(rb, dst, twp);
+            deinterleave4(rb, dst, twp, p.avx512);
         }
         for r in 0..nr {
             for tx0 in (0..p.tw).step_by(L) {
@@ -568,12 +587,7 @@ fn transform_output_generic(
                         }
                     }
                     let mut tmp = [0f32; 4 * L];
-                    for ((((q, a), b), e), d) in tmp.chunks_exact_mut(4).zip(&o[0]).zip(&o[1]).zip(&o[2]).zip(&o[3]) {
-                        q[0] = *a;
-                        q[1] = *b;
-                        q[2] = *e;
-                        q[3] = *d;
-                    }
+                    interleave4(&o, &mut tmp, p.avx512);
                     let at = (oy + k - r0) * ow + 4 * tx0;
                     // Fused epilogue: act(y + residual + bias), as `conv::epilogue`.
                     if let Some(z) = zimg {
@@ -602,6 +616,56 @@ fn transform_output_generic(
                 }
             }
         }
+    }
+}
+
+/// `out[4 * l + j] = o[j][l]`: 16 tiles' 4-wide output rows back into Y order.
+#[inline(always)]
+fn interleave4(o: &[[f32; L]; 4], out: &mut [f32; 4 * L], avx512: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx512 {
+        // SAFETY: `avx512` is only set when AVX-512F was detected.
+        unsafe { interleave4_avx512(o, out) };
+        return;
+    }
+    let _ = avx512;
+    interleave4_scalar(o, out)
+}
+
+#[inline(always)]
+fn interleave4_scalar(o: &[[f32; L]; 4], out: &mut [f32; 4 * L]) {
+    for ((((q, a), b), e), d) in out.chunks_exact_mut(4).zip(&o[0]).zip(&o[1]).zip(&o[2]).zip(&o[3]) {
+        q[0] = *a;
+        q[1] = *b;
+        q[2] = *e;
+        q[3] = *d;
+    }
+}
+
+/// [`interleave4`] as a 4x4 transpose per 128-bit lane plus lane shuffles.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn interleave4_avx512(o: &[[f32; L]; 4], out: &mut [f32; 4 * L]) {
+    use std::arch::x86_64::*;
+    // SAFETY: all loads and stores are within the fixed-size arrays (4 x 16 in,
+    // 64 out).
+    unsafe {
+        let (o0, o1) = (_mm512_loadu_ps(o[0].as_ptr()), _mm512_loadu_ps(o[1].as_ptr()));
+        let (o2, o3) = (_mm512_loadu_ps(o[2].as_ptr()), _mm512_loadu_ps(o[3].as_ptr()));
+        let (t0, t1) = (_mm512_unpacklo_ps(o0, o1), _mm512_unpackhi_ps(o0, o1));
+        let (t2, t3) = (_mm512_unpacklo_ps(o2, o3), _mm512_unpackhi_ps(o2, o3));
+        // q_i's 128-bit lane b holds tile 4 b + i (its 4 outputs).
+        let q0 = _mm512_shuffle_ps::<0x44>(t0, t2);
+        let q1 = _mm512_shuffle_ps::<0xEE>(t0, t2);
+        let q2 = _mm512_shuffle_ps::<0x44>(t1, t3);
+        let q3 = _mm512_shuffle_ps::<0xEE>(t1, t3);
+        let (r0, r1) = (_mm512_shuffle_f32x4::<0x44>(q0, q1), _mm512_shuffle_f32x4::<0x44>(q2, q3));
+        let (r2, r3) = (_mm512_shuffle_f32x4::<0xEE>(q0, q1), _mm512_shuffle_f32x4::<0xEE>(q2, q3));
+        let dst = out.as_mut_ptr();
+        _mm512_storeu_ps(dst, _mm512_shuffle_f32x4::<0x88>(r0, r1));
+        _mm512_storeu_ps(dst.add(16), _mm512_shuffle_f32x4::<0xDD>(r0, r1));
+        _mm512_storeu_ps(dst.add(32), _mm512_shuffle_f32x4::<0x88>(r2, r3));
+        _mm512_storeu_ps(dst.add(48), _mm512_shuffle_f32x4::<0xDD>(r2, r3));
     }
 }
 
@@ -752,6 +816,23 @@ mod tests {
     }
 
     #[test]
+    fn shuffles_match_scalar() {
+        let o: [[f32; L]; 4] = std::array::from_fn(|j| std::array::from_fn(|l| (j * 100 + l) as f32));
+        let (mut a, mut b) = ([0f32; 4 * L], [0f32; 4 * L]);
+        interleave4(&o, &mut a, has_avx512());
+        interleave4_scalar(&o, &mut b);
+        assert_eq!(a, b);
+        assert_eq!(&b[..6], &[0.0, 100.0, 200.0, 300.0, 1.0, 101.0]);
+        let twp = 3 * L;
+        let rb: Vec<f32> = (0..4 * twp).map(|i| i as f32).collect();
+        let (mut a, mut b) = (vec![0f32; 4 * twp], vec![0f32; 4 * twp]);
+        deinterleave4(&rb, &mut a, twp, has_avx512());
+        deinterleave4_scalar(&rb, &mut b, twp);
+        assert_eq!(a, b);
+        assert_eq!((b[1], b[twp], b[3 * twp + 2]), (4.0, 1.0, 11.0));
+    }
+
+    #[test]
     fn errors() {
         let g = geom(1, 4, 5, [6, 6], [1, 1], [1, 1]);
         assert!(Winograd::new(5, 4, &[0.0; 179]).is_err());
@@ -890,7 +971,7 @@ mod breakdown {
         let tw = hw.div_ceil(4);
         let ldv = (rows * tw).next_multiple_of(L);
         let (vs, ms) = (xi_stride(c, ldv), xi_stride(c, ldv));
-        let p = Plan { ih: hw, iw: hw, oh: hw, ow: hw, pt: 1, pl: 1, tw, c_in: c, ldv, vs, ms };
+        let p = Plan { ih: hw, iw: hw, oh: hw, ow: hw, pt: 1, pl: 1, tw, c_in: c, ldv, avx512: has_avx512(), vs, ms };
         let x: Vec<f32> = (0..c * hw * hw).map(|i| ((i * 37 % 101) as f32) * 0.01 - 0.5).collect();
         let w: Vec<f32> = (0..c * c * 9).map(|i| ((i * 13 % 29) as f32) * 0.01 - 0.14).collect();
         let wino = Winograd::new(c, c, &w).unwrap();
