@@ -375,17 +375,22 @@ fn input_scratch(tw: usize, rows: usize) -> usize {
     (4 * rows + 2) * 4 * phase_len(tw) + 4 * phase_len(tw)
 }
 
-/// `dst[m * twp + tx] = rb[4 * tx + m]` for `m < 4`, `tx < twp` (`twp` a multiple of 16).
+/// `dst[m * twp + tx] = row[4 * tx + m - pl]` (zero outside `row`) for `m < 4`,
+/// `tx < twp` (`twp` a multiple of 16). The portable path pads the row into `rb`
+/// (whose margins are zero, `cnt` = floats of `row` that fit) and splits that.
 #[inline(always)]
-fn deinterleave4(rb: &[f32], dst: &mut [f32], twp: usize, avx512: bool) {
+fn deinterleave_row(row: &[f32], pl: usize, cnt: usize, rb: &mut [f32], dst: &mut [f32], twp: usize, avx512: bool) {
     #[cfg(target_arch = "x86_64")]
     if avx512 {
         // SAFETY: `avx512` is only set when AVX-512F was detected; the function
         // checks the lengths.
-        unsafe { deinterleave4_avx512(rb, dst, twp) };
+        unsafe { deinterleave_row_avx512(row, pl, dst, twp) };
         return;
     }
     let _ = avx512;
+    if cnt > 0 {
+        rb[pl..pl + cnt].copy_from_slice(&row[..cnt]);
+    }
     deinterleave4_scalar(rb, dst, twp)
 }
 
@@ -402,47 +407,41 @@ fn deinterleave4_scalar(rb: &[f32], dst: &mut [f32], twp: usize) {
     }
 }
 
-/// [`deinterleave4`] with AVX-512 permutes: 64 floats -> four 16-float phases.
+/// [`deinterleave_row`] with AVX-512: masked loads do the zero padding, two
+/// permutes and a lane shuffle per phase split 64 floats into four phases.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn deinterleave4_avx512(rb: &[f32], dst: &mut [f32], twp: usize) {
+unsafe fn deinterleave_row_avx512(row: &[f32], pl: usize, dst: &mut [f32], twp: usize) {
     use std::arch::x86_64::*;
-    assert!(twp.is_multiple_of(L) && rb.len() >= 4 * twp && dst.len() >= 4 * twp);
+    assert!(twp.is_multiple_of(L) && dst.len() >= 4 * twp);
     let idx: [__m512i; 4] = std::array::from_fn(|m| {
         let m = m as i32;
-        _mm512_setr_epi32(
-            m,
-            m + 4,
-            m + 8,
-            m + 12,
-            m + 16,
-            m + 20,
-            m + 24,
-            m + 28,
-            m,
-            m + 4,
-            m + 8,
-            m + 12,
-            m + 16,
-            m + 20,
-            m + 24,
-            m + 28,
-        )
+        let v: [i32; 16] = std::array::from_fn(|i| m + 4 * (i as i32 % 8));
+        // SAFETY: reads 16 i32 from a 16-element array.
+        unsafe { _mm512_loadu_si512(v.as_ptr().cast()) }
     });
-    let (src, out) = (rb.as_ptr(), dst.as_mut_ptr());
+    let len = row.len() as isize;
+    // Lanes i of the 16 floats at padded position q0 with 0 <= q0 - pl + i < len.
+    let load = |q0: usize| -> __m512 {
+        let s0 = q0 as isize - pl as isize;
+        let lo = (-s0).clamp(0, 16) as u32;
+        let hi = (len - s0).clamp(0, 16) as u32;
+        if hi <= lo {
+            return _mm512_setzero_ps();
+        }
+        let mask = (((1u32 << hi) - 1) & !((1u32 << lo) - 1)) as u16;
+        // SAFETY: only lanes in `mask` are read and they lie inside `row`
+        // (0 <= s0 + i < len); masked-off lanes are never accessed (no fault).
+        unsafe { _mm512_maskz_loadu_ps(mask, row.as_ptr().wrapping_offset(s0)) }
+    };
+    let out = dst.as_mut_ptr();
     for g in 0..twp / L {
-        // SAFETY: reads rb[64 g..64 g + 64] and writes dst[m * twp + 16 g..+16], in
-        // bounds by the assert above (g < twp / 16).
-        unsafe {
-            let a = _mm512_loadu_ps(src.add(64 * g));
-            let b = _mm512_loadu_ps(src.add(64 * g + 16));
-            let c = _mm512_loadu_ps(src.add(64 * g + 32));
-            let d = _mm512_loadu_ps(src.add(64 * g + 48));
-            for (m, ix) in idx.iter().enumerate() {
-                let u = _mm512_permutex2var_ps(a, *ix, b);
-                let w = _mm512_permutex2var_ps(c, *ix, d);
-                _mm512_storeu_ps(out.add(m * twp + L * g), _mm512_shuffle_f32x4::<0x44>(u, w));
-            }
+        let (a, b, c, d) = (load(64 * g), load(64 * g + 16), load(64 * g + 32), load(64 * g + 48));
+        for (m, ix) in idx.iter().enumerate() {
+            let u = _mm512_permutex2var_ps(a, *ix, b);
+            let w = _mm512_permutex2var_ps(c, *ix, d);
+            // SAFETY: writes dst[m * twp + 16 g..+16], in bounds (g < twp / 16, assert).
+            unsafe { _mm512_storeu_ps(out.add(m * twp + L * g), _mm512_shuffle_f32x4::<0x44>(u, w)) };
         }
     }
 }
@@ -475,10 +474,7 @@ fn transform_input_generic(p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &m
                 continue;
             }
             let row = &plane[iy as usize * p.iw..(iy as usize + 1) * p.iw];
-            if cnt > 0 {
-                rb[pl..pl + cnt].copy_from_slice(&row[..cnt]);
-            }
-            deinterleave4(rb, dst, twp, p.avx512);
+            deinterleave_row(row, pl, cnt, rb, dst, twp, p.avx512);
         }
         for r in 0..nr {
             for tx0 in (0..p.tw).step_by(L) {
@@ -824,12 +820,19 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(&b[..6], &[0.0, 100.0, 200.0, 300.0, 1.0, 101.0]);
         let twp = 3 * L;
-        let rb: Vec<f32> = (0..4 * twp).map(|i| i as f32).collect();
-        let (mut a, mut b) = (vec![0f32; 4 * twp], vec![0f32; 4 * twp]);
-        deinterleave4(&rb, &mut a, twp, has_avx512());
-        deinterleave4_scalar(&rb, &mut b, twp);
-        assert_eq!(a, b);
-        assert_eq!((b[1], b[twp], b[3 * twp + 2]), (4.0, 1.0, 11.0));
+        for (len, pl) in [(4 * twp, 0), (50, 1), (17, 3), (0, 2), (3, 0), (200, 5), (7, 300)] {
+            let row: Vec<f32> = (1..=len).map(|i| i as f32).collect();
+            let cnt = len.min((4 * twp).saturating_sub(pl));
+            let (mut a, mut b) = (vec![f32::NAN; 4 * twp], vec![f32::NAN; 4 * twp]);
+            let mut rb = vec![0f32; 4 * twp];
+            deinterleave_row(&row, pl, cnt, &mut rb, &mut a, twp, has_avx512());
+            let mut rb = vec![0f32; 4 * twp];
+            deinterleave_row(&row, pl, cnt, &mut rb, &mut b, twp, false);
+            assert_eq!(a, b, "len {len} pl {pl}");
+            if len == 4 * twp {
+                assert_eq!((b[1], b[twp], b[3 * twp + 2]), (5.0, 2.0, 12.0));
+            }
+        }
     }
 
     #[test]
