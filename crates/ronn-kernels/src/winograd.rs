@@ -1005,3 +1005,51 @@ mod breakdown {
         println!("rows {rows}: input {:.3} ms, gemms {:.3} ms, output {:.3} ms", ti * 1e3, tg * 1e3, to * 1e3);
     }
 }
+
+/// Hand-run accuracy report on network-like data (inputs in [-1, 1), weights
+/// scaled like He init): `cargo test -p ronn-kernels --release winograd_accuracy -- --ignored --nocapture`.
+#[cfg(test)]
+mod accuracy {
+    use super::*;
+    use crate::conv::conv_fused;
+
+    #[test]
+    #[ignore]
+    fn winograd_accuracy() {
+        for (c, hw) in [(64usize, 56usize), (128, 28), (256, 14), (512, 28), (512, 14)] {
+            let g = ConvGeom {
+                batch: 1,
+                c_in: c,
+                c_out: c,
+                group: 1,
+                in_spatial: vec![hw, hw],
+                out_spatial: vec![hw, hw],
+                kernel: vec![3, 3],
+                strides: vec![1, 1],
+                dilations: vec![1, 1],
+                pads_begin: vec![1, 1],
+            };
+            let mut s = 0x1234_5678_9abc_def1u64 ^ (c * hw) as u64;
+            let mut rnd = move || {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            };
+            let x: Vec<f32> = (0..c * hw * hw).map(|_| rnd()).collect();
+            let scale = (6.0 / (9.0 * c as f32)).sqrt();
+            let w: Vec<f32> = (0..c * c * 9).map(|_| rnd() * scale).collect();
+            let mut want = vec![0f32; c * hw * hw];
+            conv_fused(&g, &x, &w, None, None, &mut want, Activation::None).unwrap();
+            let mut got = vec![0f32; want.len()];
+            Winograd::new(c, c, &w).unwrap().run(&g, &x, None, None, &mut got, Activation::None).unwrap();
+            let max = want.iter().fold(0f32, |a, v| a.max(v.abs()));
+            let abs = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            let tol = got.iter().zip(&want).map(|(a, b)| (a - b).abs() / (1e-4 + 1e-3 * b.abs())).fold(0f32, f32::max);
+            println!(
+                "{c:>3}@{hw:<2}: max |y| {max:.2}, max abs err {abs:.2e}, rel to max {:.2e}, worst |err|/(1e-4+1e-3|y|) {tol:.3}",
+                abs / max
+            );
+        }
+    }
+}
