@@ -29,8 +29,8 @@
 //! Measured on the dev machine (Xeon, AVX-512, 1 thread, best of 20, bias +
 //! Relu), im2col -> Winograd: 64@56 1.85 -> 0.79 ms, 128@28 1.50 -> 0.75 ms,
 //! 256@14 1.48 -> 1.07 ms, 128@112 37.7 -> 14.0 ms, 512@28 28.8 -> 13.4 ms;
-//! 512@7 (im2col 1.62 ms, Winograd 4.4 ms) and 512@14 (tie) are left to im2col
-//! by [`Winograd::supports`]. Hand-run: the `winograd_timing`,
+//! 512@14 5.6 -> 3.7 ms, batch-4 512@7 6.6 -> 4.5 ms; batch-1 512@7 (im2col
+//! 1.62 ms, Winograd 3.7 ms) is left to im2col by [`Winograd::supports`]. Hand-run: the `winograd_timing`,
 //! `winograd_breakdown` and `winograd_accuracy` ignored tests.
 
 use crate::conv::{Activation, ConvGeom};
@@ -85,14 +85,13 @@ impl Winograd {
         if !is_wino_geom(g) || g.c_in < 8 || g.c_out < 8 {
             return false;
         }
-        // Blocks never span images, so the transformed weights (36 * C_out * C_in
-        // floats, 4x the plain ones, streamed once per block) need enough tiles per
-        // image to be reused: 512@7 (2x2 tiles) is 2.5x slower than im2col, 256@14
-        // (4x4 tiles) 1.5x faster. With 8 channels the transforms eat the gain.
-        // The same holds when the weights dwarf the tiles: 512@14 (16 tiles, 38 MB
-        // of transformed weights) ties with im2col, 512@28 (49 tiles) is 2x faster.
-        let tiles = g.out_spatial[0].div_ceil(4) * g.out_spatial[1].div_ceil(4);
-        tiles >= 16 && g.c_in * g.c_out >= 128 && g.c_in * g.c_out <= 8192 * tiles
+        // The transformed weights (36 * C_out * C_in floats, 4x the plain ones) are
+        // streamed once per block, so a block needs enough tiles (small images of a
+        // batch share blocks): 512@7 batch 1 (2x2 tiles) is 2.3x slower than
+        // im2col, 512@7 batch 4 and 512@14 (16 tiles) ~1.5x faster, 256@14 1.4x.
+        // With 8 channels the transforms eat the gain (1.0-1.1x).
+        let tiles = g.out_spatial[0].div_ceil(4) * g.out_spatial[1].div_ceil(4) * g.batch;
+        tiles >= 16 && g.c_in * g.c_out >= 128 && g.c_in * g.c_out <= 16384 * tiles
     }
 
     /// Transforms W `[C_out, C_in, 3, 3]`.
@@ -186,7 +185,21 @@ impl Winograd {
         }
         let rows = th.div_ceil(nb);
         let nb = th.div_ceil(rows);
-        let ldv = (rows * tw).next_multiple_of(L);
+        // Small maps: whole images share a block (more GEMM columns per pass over
+        // the weights), as long as that still leaves a block per thread.
+        let mut imgs = 1;
+        if nb == 1 && g.batch > 1 {
+            let t = th * tw;
+            imgs = (BLOCK_TILES / t).clamp(1, g.batch);
+            if threads > 1 && g.batch.div_ceil(imgs) < threads {
+                let per = g.batch.div_ceil(threads);
+                if per * t >= MIN_PAR_TILES {
+                    imgs = imgs.min(per);
+                }
+            }
+        }
+        let groups = g.batch.div_ceil(imgs);
+        let ldv = (imgs * rows * tw).next_multiple_of(L);
         let p = Plan {
             ih: g.in_spatial[0],
             iw: g.in_spatial[1],
@@ -201,9 +214,10 @@ impl Winograd {
             vs: xi_stride(g.c_in, ldv),
             ms: xi_stride(g.c_out, ldv),
         };
-        // Each work item (image n, block b) gets its C_out row ranges of Y.
+        // Each work item (images n0.., block b) gets the row ranges of Y it writes,
+        // image-major: ys[i * C_out + co].
         let mut items: Vec<(usize, usize, Vec<&mut [f32]>)> =
-            (0..g.batch * nb).map(|i| (i / nb, i % nb, Vec::with_capacity(g.c_out))).collect();
+            (0..groups * nb).map(|i| (i / nb * imgs, i % nb, Vec::with_capacity(imgs * g.c_out))).collect();
         for (pi, plane) in y.chunks_mut(osz).enumerate() {
             let n = pi / g.c_out;
             let mut rest = plane;
@@ -211,22 +225,30 @@ impl Winograd {
                 let r1 = ((b + 1) * rows * 4).min(oh);
                 let r0 = b * rows * 4;
                 let (a, r) = rest.split_at_mut((r1 - r0) * ow);
-                items[n * nb + b].2.push(a);
+                items[n / imgs * nb + b].2.push(a);
                 rest = r;
             }
         }
         let scratch_len = 36 * (p.vs + p.ms) + input_scratch(tw, rows);
-        let one = |(n, b, mut ys): (usize, usize, Vec<&mut [f32]>), par_gemm: bool| -> Result<()> {
+        let one = |(n0, b, mut ys): (usize, usize, Vec<&mut [f32]>), par_gemm: bool| -> Result<()> {
             let ty0 = b * rows;
             let ty1 = (ty0 + rows).min(th);
-            let ximg = &x[n * g.c_in * isz..(n + 1) * g.c_in * isz];
-            let zimg = residual.map(|z| &z[n * g.c_out * osz..(n + 1) * g.c_out * osz]);
+            let nimg = ys.len() / g.c_out;
+            let per = (ty1 - ty0) * tw;
             with_scratch(scratch_len, |s| {
                 let (v, rest) = s.split_at_mut(36 * p.vs);
                 let (m, ph) = rest.split_at_mut(36 * p.ms);
-                transform_input(&p, ximg, ty0, ty1, v, ph);
-                self.gemms(&p, (ty1 - ty0) * tw, v, m, par_gemm)?;
-                transform_output(&p, m, ty0, ty1, &mut ys, bias, zimg, act);
+                for i in 0..nimg {
+                    let n = n0 + i;
+                    let ximg = &x[n * g.c_in * isz..(n + 1) * g.c_in * isz];
+                    transform_input(&p, ximg, ty0, ty1, i * per, v, ph);
+                }
+                self.gemms(&p, nimg * per, v, m, par_gemm)?;
+                for (i, ysi) in ys.chunks_mut(g.c_out).enumerate() {
+                    let n = n0 + i;
+                    let zimg = residual.map(|z| &z[n * g.c_out * osz..(n + 1) * g.c_out * osz]);
+                    transform_output(&p, m, ty0, ty1, i * per, ysi, bias, zimg, act);
+                }
                 Ok(())
             })
         };
@@ -351,9 +373,9 @@ macro_rules! dispatch {
 }
 
 dispatch!(transform_input, transform_input_avx512, transform_input_avx2, transform_input_generic,
-    (p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &mut [f32], scratch: &mut [f32]));
+    (p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, col0: usize, v: &mut [f32], scratch: &mut [f32]));
 dispatch!(transform_output, transform_output_avx512, transform_output_avx2, transform_output_generic,
-    (p: &Plan, m: &[f32], ty0: usize, ty1: usize, ys: &mut [&mut [f32]], bias: Option<&[f32]>,
+    (p: &Plan, m: &[f32], ty0: usize, ty1: usize, col0: usize, ys: &mut [&mut [f32]], bias: Option<&[f32]>,
      zimg: Option<&[f32]>, act: Activation));
 
 /// 1-D input transform `B^T d` of six values.
@@ -466,7 +488,15 @@ unsafe fn deinterleave_row_avx512(row: &[f32], pl: usize, dst: &mut [f32], twp: 
 /// phases (`row[4 * tx + m]`, zero outside X), so that the 6x6 windows of 16
 /// consecutive tiles of a tile row are plain contiguous 16-lane loads.
 #[inline(always)]
-fn transform_input_generic(p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &mut [f32], scratch: &mut [f32]) {
+fn transform_input_generic(
+    p: &Plan,
+    ximg: &[f32],
+    ty0: usize,
+    ty1: usize,
+    col0: usize,
+    v: &mut [f32],
+    scratch: &mut [f32],
+) {
     let nr = ty1 - ty0;
     let nrows = 4 * nr + 2;
     let twp = phase_len(p.tw);
@@ -522,7 +552,7 @@ fn transform_input_generic(p: &Plan, ximg: &[f32], ty0: usize, ty1: usize, v: &m
                     // Full 16-lane stores where they fit in the row of ldv: lanes past
                     // the tile row land in the next tile row's columns (rewritten
                     // after) or in V's padding.
-                    let col = r * p.tw + tx0;
+                    let col = col0 + r * p.tw + tx0;
                     for (j, oj) in o.iter().enumerate() {
                         let at = (k * 6 + j) * xs + c * p.ldv + col;
                         if col + L <= p.ldv {
@@ -547,6 +577,7 @@ fn transform_output_generic(
     m: &[f32],
     ty0: usize,
     ty1: usize,
+    col0: usize,
     ys: &mut [&mut [f32]],
     bias: Option<&[f32]>,
     zimg: Option<&[f32]>,
@@ -565,7 +596,7 @@ fn transform_output_generic(
                 // Full 16-lane loads where they fit in the row of ldv; lanes >= n
                 // are ignored.
                 let mut mm = [[0f32; L]; 36];
-                let col = r * p.tw + tx0;
+                let col = col0 + r * p.tw + tx0;
                 for (xi, mx) in mm.iter_mut().enumerate() {
                     let at = xi * xs + co * p.ldv + col;
                     if col + L <= p.ldv {
@@ -805,6 +836,10 @@ mod tests {
                 check(&geom(1, 12, 10, [70, 45], [1, 1], [1, 1]), Activation::Relu, true, true, 7);
                 check(&geom(2, 12, 10, [60, 61], [1, 0], [1, 2]), Activation::None, true, false, 8);
                 check(&geom(1, 40, 24, [7, 7], [1, 1], [1, 1]), Activation::None, false, false, 9);
+                // Several small images per block (and per thread).
+                check(&geom(5, 9, 11, [7, 9], [1, 1], [1, 1]), Activation::Relu, true, true, 10);
+                check(&geom(4, 6, 5, [13, 3], [0, 1], [2, 1]), Activation::None, true, true, 11);
+                check(&geom(9, 16, 16, [14, 14], [1, 1], [1, 1]), Activation::None, false, true, 12);
             });
         }
     }
@@ -871,7 +906,9 @@ mod tests {
         assert!(Winograd::supports(&geom(1, 64, 64, [56, 56], [1, 1], [1, 1])));
         assert!(Winograd::supports(&geom(1, 256, 256, [14, 14], [1, 1], [1, 1])));
         assert!(!Winograd::supports(&geom(1, 512, 512, [7, 7], [1, 1], [1, 1])));
-        assert!(!Winograd::supports(&geom(1, 512, 512, [14, 14], [1, 1], [1, 1])));
+        assert!(Winograd::supports(&geom(1, 512, 512, [14, 14], [1, 1], [1, 1])));
+        assert!(Winograd::supports(&geom(4, 512, 512, [7, 7], [1, 1], [1, 1])));
+        assert!(!Winograd::supports(&geom(1, 1024, 1024, [14, 14], [1, 1], [1, 1])));
         assert!(!Winograd::supports(&geom(1, 8, 8, [32, 32], [1, 1], [1, 1])));
         // Empty output is fine.
         let empty = ConvGeom { batch: 0, ..g };
@@ -917,6 +954,9 @@ mod timing {
             (8, 32, 1),
             (8, 56, 1),
             (512, 7, 4),
+            (512, 7, 8),
+            (512, 14, 4),
+            (256, 7, 8),
             (256, 14, 2),
             (64, 56, 2),
         ];
@@ -1000,7 +1040,7 @@ mod breakdown {
         let nb = tw.div_ceil(rows);
         let ti = best(|| {
             for b in 0..nb {
-                transform_input(&p, &x, b * rows, ((b + 1) * rows).min(tw), &mut v, &mut ph)
+                transform_input(&p, &x, b * rows, ((b + 1) * rows).min(tw), 0, &mut v, &mut ph)
             }
         });
         let tg = best(|| {
@@ -1014,7 +1054,7 @@ mod breakdown {
                 let (ty0, ty1) = (b * rows, ((b + 1) * rows).min(tw));
                 let mut ys: Vec<&mut [f32]> =
                     y.chunks_mut(hw * hw).map(|pl| &mut pl[4 * ty0 * hw..(4 * ty1).min(hw) * hw]).collect();
-                transform_output(&p, &m, ty0, ty1, &mut ys, None, None, Activation::None)
+                transform_output(&p, &m, ty0, ty1, 0, &mut ys, None, None, Activation::None)
             }
         });
         println!("rows {rows}: input {:.3} ms, gemms {:.3} ms, output {:.3} ms", ti * 1e3, tg * 1e3, to * 1e3);
