@@ -30,8 +30,9 @@
 //! Relu), im2col -> Winograd: 64@56 1.85 -> 0.79 ms, 128@28 1.50 -> 0.75 ms,
 //! 256@14 1.48 -> 1.07 ms, 128@112 37.7 -> 14.0 ms, 512@28 28.8 -> 13.4 ms;
 //! 512@14 5.6 -> 3.7 ms, batch-4 512@7 6.6 -> 4.5 ms; batch-1 512@7 (im2col
-//! 1.62 ms, Winograd 3.7 ms) is left to im2col by [`Winograd::supports`]. Hand-run: the `winograd_timing`,
-//! `winograd_breakdown` and `winograd_accuracy` ignored tests.
+//! 1.62 ms, Winograd 3.7 ms) is left to im2col by [`Winograd::supports`].
+//! Hand-run: the `winograd_timing`, `winograd_breakdown` and
+//! `winograd_accuracy` ignored tests.
 
 use crate::conv::{Activation, ConvGeom};
 use crate::gemm::{gemm, Mat};
