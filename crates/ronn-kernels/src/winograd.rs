@@ -148,6 +148,22 @@ impl Winograd {
         y: &mut [f32],
         act: Activation,
     ) -> Result<()> {
+        self.run_with(g, x, bias, residual, y, act, has_avx512())
+    }
+
+    /// [`Self::run`], with the AVX-512 shuffles allowed or not (tests use `false`
+    /// to cover the portable path on AVX-512 machines).
+    #[allow(clippy::too_many_arguments)]
+    fn run_with(
+        &self,
+        g: &ConvGeom,
+        x: &[f32],
+        bias: Option<&[f32]>,
+        residual: Option<&[f32]>,
+        y: &mut [f32],
+        act: Activation,
+        avx512: bool,
+    ) -> Result<()> {
         if !is_wino_geom(g) {
             return Err(bad(format!("not a 2-D 3x3 stride-1 dilation-1 ungrouped conv: {g:?}")));
         }
@@ -211,7 +227,7 @@ impl Winograd {
             tw,
             c_in: g.c_in,
             ldv,
-            avx512: has_avx512(),
+            avx512,
             vs: xi_stride(g.c_in, ldv),
             ms: xi_stride(g.c_out, ldv),
         };
@@ -792,6 +808,10 @@ mod tests {
         wino.run(g, &x, bias, res, &mut got, act).unwrap();
         let e = compare(&got, &want, scale);
         assert!(e < 1e-4, "max rel error {e} for {g:?} {act:?} bias {with_bias} res {with_res}");
+        // Portable shuffles (no AVX-512) give the same result.
+        let mut got2 = vec![f32::NAN; z.len()];
+        wino.run_with(g, &x, bias, res, &mut got2, act, false).unwrap();
+        assert_eq!(got, got2, "portable path differs for {g:?}");
         e
     }
 
@@ -1030,7 +1050,20 @@ mod breakdown {
         let tw = hw.div_ceil(4);
         let ldv = (rows * tw).next_multiple_of(L);
         let (vs, ms) = (xi_stride(c, ldv), xi_stride(c, ldv));
-        let p = Plan { ih: hw, iw: hw, oh: hw, ow: hw, pt: 1, pl: 1, tw, c_in: c, ldv, avx512: has_avx512(), vs, ms };
+        let p = Plan {
+            ih: hw,
+            iw: hw,
+            oh: hw,
+            ow: hw,
+            pt: 1,
+            pl: 1,
+            tw,
+            c_in: c,
+            ldv,
+            avx512: has_avx512() && std::env::var("WINO_PORTABLE").is_err(),
+            vs,
+            ms,
+        };
         let x: Vec<f32> = (0..c * hw * hw).map(|i| ((i * 37 % 101) as f32) * 0.01 - 0.5).collect();
         let w: Vec<f32> = (0..c * c * 9).map(|i| ((i * 13 % 29) as f32) * 0.01 - 0.14).collect();
         let wino = Winograd::new(c, c, &w).unwrap();
