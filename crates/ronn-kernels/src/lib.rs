@@ -4,6 +4,8 @@
 
 pub mod conv;
 pub mod gemm;
+pub mod winograd;
 
 pub use conv::{conv as conv_nd, conv_fused, conv_transpose, Activation, ConvGeom};
 pub use gemm::{gemm as gemm_mat, matmul, Mat, Scalar};
+pub use winograd::Winograd;
