@@ -20,6 +20,7 @@ use crate::helpers::{input, kernel, opt_input, output};
 use ronn_core::{bf16, f16, DType, Element, Error, Result, Tensor};
 use ronn_ir::{BuildCtx, Kernel, KernelRegistry, Node};
 use ronn_kernels::conv::{conv, conv_fused, conv_transpose, Activation, ConvGeom};
+use ronn_kernels::winograd::Winograd;
 use std::sync::Arc;
 
 /// Registers this family's kernels.
@@ -412,6 +413,10 @@ fn make_float(ctx: &BuildCtx, kind: Kind, act: Activation, residual: bool) -> Re
         Some(w) if matches!(w.dtype(), DType::Float16 | DType::BFloat16) => Some(Arc::new(f32_data(w)?)),
         _ => None,
     };
+    let winograd = match ctx.constant(1) {
+        Some(w) if kind == Kind::Conv && attrs.group == 1 => winograd_weights(w)?.map(Arc::new),
+        _ => None,
+    };
     kernel(move |_ctx, inputs| {
         let x = input(inputs, 0)?;
         let w = input(inputs, 1)?;
@@ -422,8 +427,47 @@ fn make_float(ctx: &BuildCtx, kind: Kind, act: Activation, residual: bool) -> Re
         };
         let z = if residual { opt_input(inputs, 3)? } else { None };
         let epi = Epilogue { act, z };
+        if let Some(wg) = winograd.as_deref() {
+            if x.dtype() == DType::Float32 && Winograd::supports(&g) {
+                return output(run_winograd(wg, &g, x, b, epi)?);
+            }
+        }
         output(run_float(kind, &g, x, w, b, wf32.as_deref().map(|v| v.as_slice()), epi)?)
     })
+}
+
+/// Winograd-transformed weights for a constant f32 `[M, C, 3, 3]` W (whether the
+/// input's geometry suits Winograd is decided per run, from X's shape).
+fn winograd_weights(w: &Tensor) -> Result<Option<Winograd>> {
+    match (w.dtype(), w.shape()) {
+        (DType::Float32, &[m, c, 3, 3]) => Ok(Some(Winograd::new(m, c, w.as_slice::<f32>()?)?)),
+        _ => Ok(None),
+    }
+}
+
+/// An optional f32 operand of an f32 convolution.
+fn opt_f32<'a>(t: Option<&'a Tensor>, what: &str) -> Result<Option<&'a [f32]>> {
+    match t {
+        Some(t) if t.dtype() != DType::Float32 => {
+            Err(Error::TypeMismatch(format!("convolution {what} must be float32 like X, got {}", t.dtype())))
+        }
+        Some(t) => Ok(Some(t.as_slice::<f32>()?)),
+        None => Ok(None),
+    }
+}
+
+/// An f32 Conv through the Winograd kernel (3x3, stride 1; see `Winograd::supports`).
+fn run_winograd(wg: &Winograd, g: &ConvGeom, x: &Tensor, b: Option<&Tensor>, epi: Epilogue<'_>) -> Result<Tensor> {
+    let mut shape = vec![g.batch, g.c_out];
+    shape.extend_from_slice(&g.out_spatial);
+    if let Some(z) = epi.z {
+        if z.shape() != shape.as_slice() {
+            return Err(Error::ShapeMismatch(format!("FusedConv: Z is {:?}, expected {shape:?}", z.shape())));
+        }
+    }
+    let mut y = ronn_core::pool::zeroed::<f32>(shape.iter().product());
+    wg.run(g, x.as_slice::<f32>()?, opt_f32(b, "bias")?, opt_f32(epi.z, "Z")?, &mut y, epi.act)?;
+    Tensor::from_vec(shape, y)
 }
 
 fn make_conv(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {

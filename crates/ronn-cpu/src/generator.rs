@@ -63,17 +63,25 @@ fn build_constant_of_shape(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         Some(t) => return Err(ctx.node.unsupported(format!("value must hold one element, has {}", t.len()))),
         None => Tensor::scalar(0.0f32),
     };
-    kernel(move |_, inputs| {
-        let shape = shape_of(input(inputs, 0)?)?;
-        let n: usize = shape.iter().product();
-        let t = if value.dtype() == DType::String {
-            Tensor::from_strings(shape, vec![value.as_strings()?[0].clone(); n])?
-        } else {
-            dispatch_dtype!(value.dtype(), T => Tensor::full(shape, value.as_slice::<T>()?[0])?,
-                _ => return Err(Error::TypeMismatch(format!("ConstantOfShape of {}", value.dtype()))))
-        };
-        output(t)
-    })
+    // A constant shape (the optimizer leaves results above its folding limit,
+    // e.g. the 100M-element weights of the light model zoo's vgg19): fill once at
+    // planning and hand out the shared tensor on every run.
+    if let Some(shape) = ctx.constant(0) {
+        let t = constant_of_shape(&value, shape)?.into_shared();
+        return kernel(move |_, _| output(t.clone()));
+    }
+    kernel(move |_, inputs| output(constant_of_shape(&value, input(inputs, 0)?)?))
+}
+
+fn constant_of_shape(value: &Tensor, shape: &Tensor) -> Result<Tensor> {
+    let shape = shape_of(shape)?;
+    let n: usize = shape.iter().product();
+    if value.dtype() == DType::String {
+        Tensor::from_strings(shape, vec![value.as_strings()?[0].clone(); n])
+    } else {
+        dispatch_dtype!(value.dtype(), T => Tensor::full(shape, value.as_slice::<T>()?[0]),
+            _ => Err(Error::TypeMismatch(format!("ConstantOfShape of {}", value.dtype()))))
+    }
 }
 
 fn build_range(_: &BuildCtx) -> Result<Box<dyn Kernel>> {

@@ -13,7 +13,7 @@
 //! row right after its gemm, while it is still in cache, so graph fusion
 //! (Conv+Relu, Conv+Clip, ...) can reuse this API.
 
-use crate::gemm::{gemm, Mat, Scalar};
+use crate::gemm::{gemm, gemm_rm_into, Mat, Scalar, SharedPtr};
 use rayon::prelude::*;
 use ronn_core::{Error, Result};
 
@@ -51,7 +51,7 @@ pub enum Activation {
 /// Adds `residual` (a row of the same length, if any) and `bias` (if any) to
 /// every element of `row`, then applies `act`: `row = act(row + residual + bias)`,
 /// the order of ONNX Runtime's FusedConv (`Z` is the residual).
-#[inline]
+#[inline(always)]
 pub fn epilogue<T: Scalar>(row: &mut [T], bias: Option<T>, residual: Option<&[T]>, act: Activation) {
     if let Some(z) = residual {
         for (v, &r) in row.iter_mut().zip(z) {
@@ -63,54 +63,42 @@ pub fn epilogue<T: Scalar>(row: &mut [T], bias: Option<T>, residual: Option<&[T]
             *v = *v + b;
         }
     }
+    activate(row, act);
+}
+
+/// Applies `act` to every element of `row`, written as selects so the loops
+/// vectorize (shared with the Winograd kernel's fused output transform).
+#[inline(always)]
+pub fn activate<T: Scalar>(row: &mut [T], act: Activation) {
     match act {
         Activation::None => {}
-        Activation::Relu => {
-            for v in row.iter_mut() {
-                if *v < T::ZERO {
-                    *v = T::ZERO;
-                }
-            }
-        }
+        Activation::Relu => row.iter_mut().for_each(|v| *v = if *v < T::ZERO { T::ZERO } else { *v }),
         Activation::Clip { min, max } => {
             let (lo, hi) = (T::from_f32(min), T::from_f32(max));
-            for v in row.iter_mut() {
-                if *v < lo {
-                    *v = lo;
-                }
-                if *v > hi {
-                    *v = hi;
-                }
-            }
+            row.iter_mut().for_each(|v| {
+                let y = if *v < lo { lo } else { *v };
+                *v = if y > hi { hi } else { y };
+            })
         }
         Activation::LeakyRelu { alpha } => {
             let a = T::from_f32(alpha);
-            for v in row.iter_mut() {
-                if *v < T::ZERO {
-                    *v = *v * a;
-                }
-            }
+            row.iter_mut().for_each(|v| *v = if *v < T::ZERO { *v * a } else { *v })
         }
         Activation::HardSigmoid { alpha, beta } => {
             let (a, b) = (T::from_f32(alpha), T::from_f32(beta));
-            for v in row.iter_mut() {
-                *v = clamp01(*v * a + b);
-            }
+            row.iter_mut().for_each(|v| *v = clamp01(*v * a + b))
         }
         Activation::HardSwish => {
             let (a, b) = (T::from_f32(1.0 / 6.0), T::from_f32(0.5));
-            for v in row.iter_mut() {
-                *v = *v * clamp01(*v * a + b);
-            }
+            row.iter_mut().for_each(|v| *v = *v * clamp01(*v * a + b))
         }
     }
 }
 
 #[inline(always)]
 fn clamp01<T: Scalar>(v: T) -> T {
-    if v < T::ZERO {
-        T::ZERO
-    } else if v > T::ONE {
+    let v = if v < T::ZERO { T::ZERO } else { v };
+    if v > T::ONE {
         T::ONE
     } else {
         v
@@ -271,8 +259,9 @@ impl Lattice<'_> {
                         if s == 1 {
                             dst[lo..hi].copy_from_slice(&plane[first..first + (hi - lo)]);
                         } else {
-                            for (j, v) in dst[lo..hi].iter_mut().enumerate() {
-                                *v = plane[first + j * s];
+                            // An iterator, not indexing: no bounds check per element.
+                            for (v, &x) in dst[lo..hi].iter_mut().zip(plane[first..].iter().step_by(s)) {
+                                *v = x;
                             }
                         }
                     }
@@ -403,6 +392,31 @@ pub fn conv_fused<T: Scalar>(
                     epilogue(row, bias.map(|b| b[gi * mg + m]), z_row(n * g.c_out + gi * mg + m, 0, osz), act);
                 }
                 continue;
+            }
+            let tiles = outer.div_ceil(tile_rows);
+            if parallel && tiles > 1 && threads > 1 {
+                // Batch 1: tiles in parallel, each with its own im2col buffer and a
+                // single-threaded gemm, so the gather is split across threads too.
+                let ys = SharedPtr(yg.as_mut_ptr());
+                let yz = n * g.c_out + gi * mg;
+                return (0..tiles).into_par_iter().try_for_each_init(Vec::new, |col: &mut Vec<T>, t| {
+                    let ys = ys;
+                    let (o0, o1) = (t * tile_rows, ((t + 1) * tile_rows).min(outer));
+                    let tn = (o1 - o0) * col_last;
+                    let c0 = o0 * col_last;
+                    col.resize(k * tn, T::ZERO);
+                    lat.im2col_rows(cg, xg, col, o0, o1);
+                    // SAFETY: this task's block of Y is columns c0..c0 + tn of its
+                    // mg rows (row stride osz), disjoint from every other task's
+                    // columns; Y stays mutably borrowed until all tasks return.
+                    unsafe { gemm_rm_into(mg, tn, k, wg, col, ys.0.add(c0), osz) }?;
+                    for m in 0..mg {
+                        // SAFETY: as above, one row piece of this task's block.
+                        let row = unsafe { std::slice::from_raw_parts_mut(ys.0.add(m * osz + c0), tn) };
+                        epilogue(row, bias.map(|b| b[gi * mg + m]), z_row(yz + m, c0, tn), act);
+                    }
+                    Ok(())
+                });
             }
             let mut o0 = 0;
             while o0 < outer {

@@ -169,7 +169,7 @@ pub fn gemm<T: Scalar>(
 
 /// A pointer that may cross threads; every task writes a disjoint block of C.
 #[derive(Clone, Copy)]
-struct SharedPtr<T>(*mut T);
+pub(crate) struct SharedPtr<T>(pub(crate) *mut T);
 // SAFETY: only used to hand disjoint blocks of one `&mut [T]` to rayon tasks that
 // all finish before the borrow ends.
 unsafe impl<T: Send> Send for SharedPtr<T> {}
@@ -243,6 +243,40 @@ fn split_across_threads<T: Scalar>(
             }
         }
     });
+}
+
+/// Single-threaded `C = A * B` for contiguous row-major `A[m x k]`, `B[k x n]`
+/// into a C addressed by pointer (row stride `ldc`), for callers that write
+/// disjoint blocks of one output from several threads.
+///
+/// # Safety
+/// `c` must point to an `m x n` block with row stride `ldc >= n` that no other
+/// thread reads or writes during the call; T must be f32 or f64.
+pub(crate) unsafe fn gemm_rm_into<T: Scalar>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    b: &[T],
+    c: *mut T,
+    ldc: usize,
+) -> Result<()> {
+    if a.len() < m * k || b.len() < k * n || ldc < n {
+        return Err(Error::Internal(format!("gemm: operands too short for {m}x{n}x{k}")));
+    }
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 {
+        for i in 0..m {
+            // SAFETY: row i of the caller's block.
+            unsafe { std::slice::from_raw_parts_mut(c.add(i * ldc), n) }.fill(T::ZERO);
+        }
+        return Ok(());
+    }
+    // SAFETY: A and B were checked above; C per this function's contract.
+    unsafe { gemm_block(m, n, k, a.as_ptr(), (k, 1), b.as_ptr(), (n, 1), c, ldc, T::ONE, T::ZERO) };
+    Ok(())
 }
 
 /// One single-threaded call of the gemm crate.

@@ -5,7 +5,7 @@
 //! Patterns (each intermediate value read by exactly one node and not a graph
 //! output):
 //! - `Conv -> act`
-//! - `Conv -> Add(Z) [-> act]`, when Z has the Conv output's exact static shape
+//! - `Conv -> Add(Z) [-> act]` (or a 2-input Sum), when Z has the Conv output's exact static shape
 //!   (no broadcasting; the ResNet residual)
 //!
 //! with `act` one of Relu, LeakyRelu, Clip (constant bounds), HardSigmoid and
@@ -46,7 +46,8 @@ pub fn run(g: &mut Graph) -> Result<()> {
         let mut chain = vec![i, j];
         let mut residual = None;
         let mut act_node = Some(next);
-        if next.op_type == "Add" && next.domain.is_empty() && next.inputs.len() == 2 {
+        // Old models (the light model zoo's resnet50) write the residual as a 2-input Sum.
+        if matches!(next.op_type.as_str(), "Add" | "Sum") && next.domain.is_empty() && next.inputs.len() == 2 {
             let y = &conv.outputs[0];
             let z = if &next.inputs[0] == y { &next.inputs[1] } else { &next.inputs[0] };
             if z == y || !same_static_shape(types.get(y), types.get(z)) {
@@ -202,12 +203,14 @@ mod tests {
 
     #[test]
     fn residual_add_and_relu_fuse_with_z_as_fourth_input() {
-        let extra = vec![Node::new("Add", &["z", "y"], &["s"], 17), Node::new("Relu", &["s"], &["out"], 17)];
-        let mut g = conv_graph(extra, "out");
-        run(&mut g).unwrap();
-        assert_eq!(g.nodes.len(), 1);
-        assert_eq!(g.nodes[0].inputs, vec!["x", "w", "", "z"]);
-        assert_eq!(g.nodes[0].outputs, vec!["out".to_string()]);
+        for op in ["Add", "Sum"] {
+            let extra = vec![Node::new(op, &["z", "y"], &["s"], 17), Node::new("Relu", &["s"], &["out"], 17)];
+            let mut g = conv_graph(extra, "out");
+            run(&mut g).unwrap();
+            assert_eq!(g.nodes.len(), 1, "{op}");
+            assert_eq!(g.nodes[0].inputs, vec!["x", "w", "", "z"]);
+            assert_eq!(g.nodes[0].outputs, vec!["out".to_string()]);
+        }
     }
 
     #[test]
