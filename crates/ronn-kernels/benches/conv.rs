@@ -33,6 +33,7 @@ struct Shape {
     pad: usize,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn s(
     name: &'static str,
     c_in: usize,
