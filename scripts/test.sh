@@ -2,7 +2,9 @@
 # The whole test suite, as CI runs it (.ci/run calls this script).
 #   1. Python venv with the pinned oracles (onnx, onnxruntime)      scripts/setup-python.sh
 #   2. crate dependency directions                                  scripts/check_deps.py
-#   3. formatting, release build of the CLI, every Rust test + doctests
+#   3. formatting, release build of the CLI, every Rust test + doctests, the criterion
+#      benchmarks run once each (no timing), the callgrind instruction-count guard
+#                                                                   scripts/perf-guard.sh
 #   4. the ONNX backend suite against the allowlist                 tests/conformance/run_conformance.py
 #   5. parity with ONNX Runtime: light model zoo + small transformers  tests/parity/parity.py
 #   6. the README's main command (`ronn run` on the embedded model)
@@ -37,6 +39,13 @@ $PY scripts/gen-supported-ops.py --check
 
 step "cargo test"
 cargo test --workspace --quiet
+
+step "kernel benchmarks, each run once (criterion test mode, no timing)"
+# The test profile: reuses what `cargo test` just built; only the bench binaries compile.
+cargo test --workspace --quiet --bench gemm --bench conv --bench ops
+
+step "instruction-count guard (callgrind, against scripts/perf-baseline.json)"
+bash scripts/perf-guard.sh
 
 step "ONNX backend conformance"
 RONN_CLI=target/release/ronn $PY tests/conformance/run_conformance.py
