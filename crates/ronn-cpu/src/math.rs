@@ -25,7 +25,8 @@ pub fn exp_f32(x: f32) -> f32 {
     let xc = x.clamp(-104.0, 88.722_83);
     // Round to nearest via the 1.5 * 2^23 trick (vectorizes, unlike round()).
     let magic = 12_582_912.0f32;
-    let n = (xc * LOG2E + magic) - magic;
+    let t = xc * LOG2E + magic;
+    let n = t - magic;
     let r = xc - n * LN2_HI - n * LN2_LO;
     let p = 1.0
         + r * (1.0
@@ -33,7 +34,9 @@ pub fn exp_f32(x: f32) -> f32 {
                 + r * (0.166_666_67
                     + r * (0.041_666_668 + r * (0.008_333_334 + r * (0.001_388_889 + r * 0.000_198_412_7))))));
     // 2^n, split in two factors so n = 128 (x near 88.72) does not overflow the exponent.
-    let ni = n as i32;
+    // n's integer value from t's mantissa bits (t = 1.5 * 2^23 + n with |n| < 2^22):
+    // an integer op that vectorizes, unlike the saturating `n as i32`.
+    let ni = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
     let h = ni >> 1;
     let s1 = f32::from_bits(((h + 127) as u32) << 23);
     let s2 = f32::from_bits(((ni - h + 127) as u32) << 23);
@@ -145,7 +148,12 @@ where
 {
     let shape = t.shape().to_vec();
     match t.dtype() {
-        DType::Float32 => Tensor::from_vec(shape, unary(t.as_slice::<f32>()?, |&x| f32f(x))),
+        DType::Float32 => {
+            let a = t.as_slice::<f32>()?;
+            let mut out = ronn_core::pool::zeroed::<f32>(a.len());
+            crate::elementwise::simd_unary_into(a, &mut out, |x, o| ronn_core::simd::map_f32(x, o, &f32f))?;
+            Tensor::from_vec(shape, out)
+        }
         DType::Float64 => Tensor::from_vec(shape, unary(t.as_slice::<f64>()?, |&x| f64f(x))),
         DType::Float16 | DType::BFloat16 => {
             let f = t.cast(DType::Float32)?;

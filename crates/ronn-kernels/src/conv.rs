@@ -357,7 +357,6 @@ pub fn conv_fused<T: Scalar>(
             let c = p % g.c_out;
             let xp = &x[p * isz..(p + 1) * isz];
             let wk = &w[c * ksz..(c + 1) * ksz];
-            yp.fill(T::ZERO);
             depthwise_dispatch(&lat, xp, wk, yp);
             epilogue(yp, bias.map(|b| b[c]), z_row(p, 0, osz), act);
         };
@@ -462,6 +461,7 @@ fn run_range(img: usize, col: usize, k: usize, stride: usize, dil: usize, pad: u
 }
 
 /// Runs [`depthwise_plane`] compiled for AVX2 when the CPU has it.
+/// One depthwise plane, `yp` fully overwritten.
 fn depthwise_dispatch<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -473,14 +473,83 @@ fn depthwise_dispatch<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut
             return;
         }
     }
-    depthwise_plane(lat, xp, wk, yp)
+    depthwise_any(lat, xp, wk, yp)
 }
 
-/// [`depthwise_plane`] compiled with AVX2/FMA enabled (8-wide row loops).
+/// [`depthwise_any`] compiled with AVX2/FMA enabled (8-wide row loops).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn depthwise_plane_avx2<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
-    depthwise_plane(lat, xp, wk, yp)
+    depthwise_any(lat, xp, wk, yp)
+}
+
+/// The 3x3 and 5x5 undilated planes (MobileNet, EfficientNet) take the
+/// output-stationary kernel; anything else the row-accumulating one.
+#[inline(always)]
+fn depthwise_any<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
+    let undilated = lat.dilations.iter().all(|&d| d == 1) && !yp.is_empty();
+    match lat.kernel {
+        [3, 3] if undilated => depthwise_taps::<T, 3>(lat, xp, wk, yp),
+        [5, 5] if undilated => depthwise_taps::<T, 5>(lat, xp, wk, yp),
+        _ => {
+            yp.fill(T::ZERO);
+            depthwise_plane(lat, xp, wk, yp)
+        }
+    }
+}
+
+/// Depthwise `K x K` plane, stride any, dilation 1: every input row is zero-padded
+/// and split into its stride phases once, so each output column's `K * K` taps
+/// are contiguous loads, summed in a register and stored once (the row-by-row
+/// kernel stored each output row `K * K` times, mostly through its narrow tails
+/// on MobileNet's 7..28-wide rows).
+#[inline(always)]
+fn depthwise_taps<T: Scalar, const K: usize>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
+    let (ih, iw) = (lat.img[0], lat.img[1]);
+    let (oh, ow) = (lat.col[0], lat.col[1]);
+    let (sy, sx) = (lat.strides[0], lat.strides[1]);
+    let (pt, pl) = (lat.pads[0], lat.pads[1]);
+    // Padded positions 0..(ow - 1) * sx + K cover every tap; position q is input
+    // column q - pl. Phase p of a row holds positions p, p + sx, ... (plen each).
+    let plen = ((ow - 1) * sx + K).div_ceil(sx);
+    let rlen = sx * plen;
+    let mut rows = vec![T::ZERO; ih * rlen];
+    let mut padded = vec![T::ZERO; rlen];
+    for (xrow, dst) in xp.chunks_exact(iw).zip(rows.chunks_exact_mut(rlen)) {
+        let n = iw.min(rlen.saturating_sub(pl));
+        padded[pl.min(rlen)..pl.min(rlen) + n].copy_from_slice(&xrow[..n]);
+        if sx == 1 {
+            dst.copy_from_slice(&padded);
+        } else {
+            deinterleave(&padded, dst, sx, plen);
+        }
+    }
+    let zero = vec![T::ZERO; rlen];
+    let mut w = [[T::ZERO; K]; K];
+    for (ky, wrow) in w.iter_mut().enumerate() {
+        wrow.copy_from_slice(&wk[ky * K..(ky + 1) * K]);
+    }
+    for (oy, yrow) in yp.chunks_exact_mut(ow).enumerate().take(oh) {
+        let mut src: [[&[T]; K]; K] = [[&[]; K]; K];
+        for (ky, srow) in src.iter_mut().enumerate() {
+            let iy = (oy * sy + ky) as isize - pt as isize;
+            let row: &[T] =
+                if iy >= 0 && (iy as usize) < ih { &rows[iy as usize * rlen..(iy as usize + 1) * rlen] } else { &zero };
+            for (kx, s) in srow.iter_mut().enumerate() {
+                let at = (kx % sx) * plen + kx / sx;
+                *s = &row[at..at + ow];
+            }
+        }
+        for (ox, yv) in yrow.iter_mut().enumerate() {
+            let mut acc = T::ZERO;
+            for ky in 0..K {
+                for kx in 0..K {
+                    acc = acc + w[ky][kx] * src[ky][kx][ox];
+                }
+            }
+            *yv = acc;
+        }
+    }
 }
 
 /// One depthwise plane (2-D): `yp += conv(xp, wk)`, row by row so each output
@@ -498,6 +567,17 @@ fn depthwise_plane<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T
             *r = run_range(iw, ow, kx, sx, lat.dilations[1], lat.pads[1]);
         }
     }
+    // Strided: every input row is split once into its `sx` phases (row r's phase p
+    // is `phases[(r * sx + p) * pw + j]` = `x[r][p + j * sx]`) so each tap reads a
+    // contiguous run and vectorizes.
+    let pw = iw.div_ceil(sx);
+    let mut phases = Vec::new();
+    if sx > 1 {
+        phases = vec![T::ZERO; ih * sx * pw];
+        for (xrow, prow) in xp.chunks_exact(iw).zip(phases.chunks_exact_mut(sx * pw)) {
+            deinterleave(xrow, prow, sx, pw);
+        }
+    }
     for oy in 0..oh {
         let yrow = &mut yp[oy * ow..(oy + 1) * ow];
         for ky in 0..kh {
@@ -506,6 +586,7 @@ fn depthwise_plane<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T
                 continue;
             }
             let xrow = &xp[iy as usize * iw..(iy as usize + 1) * iw];
+            let prow = if sx > 1 { &phases[iy as usize * sx * pw..(iy as usize + 1) * sx * pw] } else { &[] };
             for kx in 0..kw {
                 let wv = wk[ky * kw + kx];
                 let (lo, hi, off) =
@@ -519,12 +600,33 @@ fn depthwise_plane<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T
                         *d = *d + wv * *v;
                     }
                 } else {
-                    for (j, d) in yrow[lo..hi].iter_mut().enumerate() {
-                        *d = *d + wv * xrow[first + j * sx];
+                    let at = (first % sx) * pw + first / sx;
+                    for (d, v) in yrow[lo..hi].iter_mut().zip(&prow[at..at + (hi - lo)]) {
+                        *d = *d + wv * *v;
                     }
                 }
             }
         }
+    }
+}
+
+/// Splits `row` into its `sx` phases: `out[p * pw + j] = row[p + j * sx]`.
+#[inline(always)]
+fn deinterleave<T: Scalar>(row: &[T], out: &mut [T], sx: usize, pw: usize) {
+    if sx == 2 {
+        // The common stride: a fixed-width loop the compiler turns into shuffles.
+        let (even, odd) = out.split_at_mut(pw);
+        for ((pair, e), o) in row.chunks_exact(2).zip(even.iter_mut()).zip(odd.iter_mut()) {
+            *e = pair[0];
+            *o = pair[1];
+        }
+        if row.len() % 2 == 1 {
+            even[pw - 1] = row[row.len() - 1];
+        }
+        return;
+    }
+    for (j, &v) in row.iter().enumerate() {
+        out[(j % sx) * pw + j / sx] = v;
     }
 }
 

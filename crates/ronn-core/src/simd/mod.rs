@@ -57,6 +57,7 @@ use std::sync::OnceLock;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
+mod map;
 mod scalar;
 #[cfg(test)]
 mod tests;
@@ -244,6 +245,8 @@ fn require(level: SimdLevel) -> Result<SimdLevel> {
         Err(Error::UnsupportedOp(format!("SIMD level {level} is not available on this CPU")))
     }
 }
+
+pub use map::map_f32;
 
 fn same_len(what: &str, a: usize, b: usize) -> Result<()> {
     if a != b {

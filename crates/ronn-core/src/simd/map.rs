@@ -1,0 +1,61 @@
+//! Element-wise f32 maps compiled once per SIMD level.
+//!
+//! The kernels' math (`exp`, `tanh`, `erf`, sigmoid as polynomials) is written as
+//! plain branch-free Rust; compiled for the portable baseline it runs 4 lanes wide
+//! at best. [`map_f32`] inlines the caller's closure into `#[target_feature]`
+//! copies of one loop and picks the widest this CPU has at run time, so the same
+//! closure vectorizes to AVX2 (8 lanes) or AVX-512 (16 lanes).
+
+use super::{same_len, SimdFeatures, SimdLevel};
+use crate::Result;
+
+#[inline(always)]
+fn map_loop<F: Fn(f32) -> f32>(a: &[f32], out: &mut [f32], f: &F) {
+    for (o, &x) in out.iter_mut().zip(a) {
+        *o = f(x);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn map_avx2<F: Fn(f32) -> f32>(a: &[f32], out: &mut [f32], f: &F) {
+    map_loop(a, out, f)
+}
+
+#[cfg(all(target_arch = "x86_64", ronn_avx512))]
+#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+unsafe fn map_avx512<F: Fn(f32) -> f32>(a: &[f32], out: &mut [f32], f: &F) {
+    map_loop(a, out, f)
+}
+
+/// `out[i] = f(a[i])`, vectorized for this CPU (see the module doc). `f` must be
+/// a pure function of its argument; every level gives the same results as long as
+/// `f` does not depend on fused multiply-adds (a polynomial in Horner form may
+/// round differently once FMA contracts it: within an ulp or two).
+///
+/// ```
+/// let a = [0.0f32, 1.0, -2.0];
+/// let mut out = [0.0f32; 3];
+/// ronn_core::simd::map_f32(&a, &mut out, |x| 2.0 * x + 1.0)?;
+/// assert_eq!(out, [1.0, 3.0, -3.0]);
+/// # Ok::<(), ronn_core::Error>(())
+/// ```
+pub fn map_f32<F: Fn(f32) -> f32>(a: &[f32], out: &mut [f32], f: F) -> Result<()> {
+    same_len("map_f32", a.len(), out.len())?;
+    let feats = SimdFeatures::get();
+    #[cfg(all(target_arch = "x86_64", ronn_avx512))]
+    if feats.supports(SimdLevel::Avx512) && feats.avx512dq && feats.supports(SimdLevel::Avx2Fma) {
+        // SAFETY: the CPU reported AVX-512F, AVX-512DQ, AVX2 and FMA.
+        unsafe { map_avx512(a, out, &f) };
+        return Ok(());
+    }
+    #[cfg(target_arch = "x86_64")]
+    if feats.supports(SimdLevel::Avx2Fma) {
+        // SAFETY: the CPU reported AVX, AVX2 and FMA.
+        unsafe { map_avx2(a, out, &f) };
+        return Ok(());
+    }
+    let _ = feats;
+    map_loop(a, out, &f);
+    Ok(())
+}
