@@ -176,6 +176,14 @@ unsafe impl<T: Send> Send for SharedPtr<T> {}
 // SAFETY: see Send.
 unsafe impl<T: Send> Sync for SharedPtr<T> {}
 
+impl<T> SharedPtr<T> {
+    /// The pointer (a method, so closures capture the whole Send wrapper).
+    #[inline(always)]
+    pub(crate) fn get(self) -> *mut T {
+        self.0
+    }
+}
+
 /// Splits the larger of M and N into one block per thread, each a
 /// single-threaded gemm. The gemm crate's own rayon mode packs all of N at once
 /// into a fresh buffer on every call, which made conv tiles slower on two
@@ -205,7 +213,6 @@ fn split_across_threads<T: Scalar>(
     let (ap, bp, cp) =
         (SharedPtr(a.data.as_ptr() as *mut T), SharedPtr(b.data.as_ptr() as *mut T), SharedPtr(c.as_mut_ptr()));
     (0..tasks).into_par_iter().for_each(|t| {
-        let (ap, bp, cp) = (ap, bp, cp);
         let lo = t * block;
         let hi = (lo + block).min(len);
         // SAFETY: the caller's `fits` checks cover the whole problem and each
@@ -217,11 +224,11 @@ fn split_across_threads<T: Scalar>(
                     m,
                     hi - lo,
                     k,
-                    ap.0,
+                    ap.get(),
                     (ars, acs),
-                    bp.0.add(lo * bcs),
+                    bp.get().add(lo * bcs),
                     (brs, bcs),
-                    cp.0.add(lo),
+                    cp.get().add(lo),
                     ldc,
                     alpha,
                     beta_c,
@@ -231,11 +238,11 @@ fn split_across_threads<T: Scalar>(
                     hi - lo,
                     n,
                     k,
-                    ap.0.add(lo * ars),
+                    ap.get().add(lo * ars),
                     (ars, acs),
-                    bp.0,
+                    bp.get(),
                     (brs, bcs),
-                    cp.0.add(lo * ldc),
+                    cp.get().add(lo * ldc),
                     ldc,
                     alpha,
                     beta_c,
