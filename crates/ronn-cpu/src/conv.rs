@@ -413,8 +413,13 @@ fn make_float(ctx: &BuildCtx, kind: Kind, act: Activation, residual: bool) -> Re
         Some(w) if matches!(w.dtype(), DType::Float16 | DType::BFloat16) => Some(Arc::new(f32_data(w)?)),
         _ => None,
     };
+    // Transform only where Winograd can run (stride 1, undilated, ungrouped): a
+    // strided layer would keep a 4x larger copy of its weights it never reads.
+    let ones = |v: &Option<Vec<usize>>| v.as_ref().is_none_or(|v| v.iter().all(|&d| d == 1));
     let winograd = match ctx.constant(1) {
-        Some(w) if kind == Kind::Conv && attrs.group == 1 => winograd_weights(w)?.map(Arc::new),
+        Some(w) if kind == Kind::Conv && attrs.group == 1 && ones(&attrs.strides) && ones(&attrs.dilations) => {
+            winograd_weights(w)?.map(Arc::new)
+        }
         _ => None,
     };
     kernel(move |_ctx, inputs| {

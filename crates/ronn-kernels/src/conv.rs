@@ -293,7 +293,27 @@ impl Lattice<'_> {
     }
 }
 
-fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
+/// Checks the activation operands every convolution kernel shares (X, Y, and the
+/// optional bias and residual) against `g`; W's layout differs per kernel.
+pub(crate) fn check_operands<T>(
+    g: &ConvGeom,
+    x: &[T],
+    y: &[T],
+    bias: Option<&[T]>,
+    residual: Option<&[T]>,
+) -> Result<()> {
+    check_len("X", x.len(), g.batch * g.c_in * g.in_size())?;
+    check_len("Y", y.len(), g.batch * g.c_out * g.out_size())?;
+    if let Some(b) = bias {
+        check_len("B", b.len(), g.c_out)?;
+    }
+    if let Some(z) = residual {
+        check_len("Z", z.len(), y.len())?;
+    }
+    Ok(())
+}
+
+pub(crate) fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {
         return Err(Error::ShapeMismatch(format!("conv: {what} has {got} elements, expected {want}")));
     }
@@ -327,15 +347,8 @@ pub fn conv_fused<T: Scalar>(
     let (isz, osz, ksz) = (g.in_size(), g.out_size(), g.kernel_size());
     let cg = g.c_in / g.group;
     let mg = g.c_out / g.group;
-    check_len("X", x.len(), g.batch * g.c_in * isz)?;
     check_len("W", w.len(), g.c_out * cg * ksz)?;
-    check_len("Y", y.len(), g.batch * g.c_out * osz)?;
-    if let Some(b) = bias {
-        check_len("B", b.len(), g.c_out)?;
-    }
-    if let Some(z) = residual {
-        check_len("Z", z.len(), y.len())?;
-    }
+    check_operands(g, x, y, bias, residual)?;
     if y.is_empty() {
         return Ok(());
     }
@@ -650,12 +663,8 @@ pub fn conv_transpose<T: Scalar>(
     let (isz, osz, ksz) = (g.in_size(), g.out_size(), g.kernel_size());
     let cg = g.c_in / g.group;
     let mg = g.c_out / g.group;
-    check_len("X", x.len(), g.batch * g.c_in * isz)?;
     check_len("W", w.len(), g.c_in * mg * ksz)?;
-    check_len("Y", y.len(), g.batch * g.c_out * osz)?;
-    if let Some(b) = bias {
-        check_len("B", b.len(), g.c_out)?;
-    }
+    check_operands(g, x, y, bias, None)?;
     if y.is_empty() {
         return Ok(());
     }

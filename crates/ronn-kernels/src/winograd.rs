@@ -34,7 +34,7 @@
 //! Hand-run: the `winograd_timing`, `winograd_breakdown` and
 //! `winograd_accuracy` ignored tests.
 
-use crate::conv::{activate, Activation, ConvGeom};
+use crate::conv::{activate, check_len, check_operands, Activation, ConvGeom};
 use crate::gemm::{gemm, Mat};
 use rayon::prelude::*;
 use ronn_core::{Error, Result};
@@ -58,13 +58,6 @@ pub struct Winograd {
 
 fn bad(msg: String) -> Error {
     Error::InvalidArgument(format!("winograd: {msg}"))
-}
-
-fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
-    if got != want {
-        return Err(Error::ShapeMismatch(format!("winograd: {what} has {got} elements, expected {want}")));
-    }
-    Ok(())
 }
 
 /// Whether `g` is a 2-D, 3x3, stride-1, dilation-1, ungrouped convolution
@@ -178,14 +171,7 @@ impl Winograd {
             )));
         }
         let (isz, osz) = (g.in_size(), g.out_size());
-        check_len("X", x.len(), g.batch * g.c_in * isz)?;
-        check_len("Y", y.len(), g.batch * g.c_out * osz)?;
-        if let Some(b) = bias {
-            check_len("B", b.len(), g.c_out)?;
-        }
-        if let Some(z) = residual {
-            check_len("Z", z.len(), y.len())?;
-        }
+        check_operands(g, x, y, bias, residual)?;
         if y.is_empty() {
             return Ok(());
         }
