@@ -167,6 +167,20 @@ def cases():
     yield "FusedConv_hardsigmoid", case("FusedConv", [("x", xc), ("w", wc), ("b", bc)], inits=("w", "b"),
                                         activation="HardSigmoid", activation_params=[0.2, 0.5], pads=[1, 1, 1, 1])
 
+    # MatMulIntegerToFloat (what RONN's optimizer writes for quantize_dynamic's
+    # MatMulInteger -> Cast -> Mul -> Add): f32((A - a_zp)(B - b_zp)) * a_scale * b_scale + bias
+    qa = rng.integers(0, 256, (2, 5, 40), dtype=np.uint8)
+    qb = rng.integers(-128, 128, (40, 24), dtype=np.int8)
+    yield "MatMulIntegerToFloat_per_column_bias", case(
+        "MatMulIntegerToFloat",
+        [("a", qa), ("b", qb), ("as", np.array(0.02, np.float32)), ("bs", f32(24, scale=0.01)),
+         ("az", np.array(131, np.uint8)), ("bz", np.zeros(24, np.int8)), ("bias", f32(24))],
+        inits=("b", "bs", "bz", "bias"))
+    yield "MatMulIntegerToFloat_u8u8_plain", case(
+        "MatMulIntegerToFloat",
+        [("a", rng.integers(0, 256, (3, 70), dtype=np.uint8)), ("b", rng.integers(0, 256, (70, 5), dtype=np.uint8)),
+         ("as", np.array(0.5, np.float32)), ("bs", np.array(0.25, np.float32))])
+
     # MatMulNBits: A [M, K], B uint8 [N, K/bs, bs/2], scales [N * K/bs], zero_points packed
     for K, N, bsz, zp in [(32, 8, 16, False), (64, 12, 32, True), (40, 5, 16, True), (512, 256, 32, False)]:
         kb = -(-K // bsz)

@@ -6,7 +6,7 @@
 //! touch; a pooled buffer is already mapped. The executor returns each
 //! intermediate to the pool at its last use ([`MemoryPool::put_data`]), and the
 //! kernels take their output buffers from the pool of the run they belong to
-//! ([`zeroed`], [`with_capacity`]), which the executor makes current on its
+//! ([`zeroed`], [`for_overwrite`], [`with_capacity`]), which the executor makes current on its
 //! thread with [`MemoryPool::enter`]. Outside a run these fall back to plain
 //! allocations, so kernels stay usable on their own.
 //!
@@ -169,6 +169,28 @@ impl MemoryPool {
 
     /// An empty vector with room for `len` values, reusing a kept buffer when one fits.
     pub fn with_capacity<T: Element>(&self, len: usize) -> Vec<T> {
+        let mut v = self.take::<T>(len);
+        v.clear();
+        v
+    }
+
+    /// A vector of `len` values whose contents are unspecified: a kept buffer's
+    /// old values (zeros where it was shorter). For outputs the caller overwrites
+    /// in full, which then skip [`MemoryPool::get`]'s zero fill: a whole extra
+    /// pass over memory for element-wise ops.
+    pub fn for_overwrite<T: Element>(&self, len: usize) -> Vec<T> {
+        let mut v = self.take::<T>(len);
+        if v.len() > len {
+            v.truncate(len);
+        } else {
+            v.resize(len, T::default());
+        }
+        v
+    }
+
+    /// A kept buffer with room for `len` values (its old contents still in it),
+    /// or a fresh empty one.
+    fn take<T: Element>(&self, len: usize) -> Vec<T> {
         let size = std::mem::size_of::<T>().max(1);
         let bytes = len.saturating_mul(size);
         if bytes < self.config.min_buffer_bytes {
@@ -185,9 +207,8 @@ impl MemoryPool {
             taken
         };
         if let Some(data) = found {
-            if let Ok(mut v) = T::take_vec(data) {
+            if let Ok(v) = T::take_vec(data) {
                 self.hits.fetch_add(1, Ordering::Relaxed);
-                v.clear();
                 return v;
             }
         }
@@ -339,6 +360,15 @@ pub fn zeroed<T: Element>(len: usize) -> Vec<T> {
     })
 }
 
+/// `len` values of unspecified contents (see [`MemoryPool::for_overwrite`]), from
+/// the current pool when there is one; for outputs the caller writes in full.
+pub fn for_overwrite<T: Element>(len: usize) -> Vec<T> {
+    CURRENT.with(|c| match &*c.borrow() {
+        Some(p) => p.for_overwrite(len),
+        None => vec![T::default(); len],
+    })
+}
+
 /// An empty vector with room for `len` values, from the current pool when there is one.
 pub fn with_capacity<T: Element>(len: usize) -> Vec<T> {
     CURRENT.with(|c| match &*c.borrow() {
@@ -365,6 +395,27 @@ mod tests {
             assert!(up >= b && up <= b + b / 4 + 1, "{b} -> {up}");
             assert_eq!(size_class(up, true, true), up);
         }
+    }
+
+    #[test]
+    fn for_overwrite_reuses_without_zeroing_and_has_the_asked_length() {
+        let pool = MemoryPool::new(PoolConfig::default());
+        let mut first: Vec<f32> = pool.get(1000);
+        first.fill(7.0);
+        pool.put(first);
+        // Shorter request in the same class: the old values, truncated.
+        let v: Vec<f32> = pool.for_overwrite(990);
+        assert_eq!((v.len(), pool.stats().hits), (990, 1));
+        assert!(v.iter().all(|&x| x == 7.0));
+        pool.put(v);
+        // Longer than the kept values: the tail is zero-filled, never uninitialized.
+        let w: Vec<f32> = pool.for_overwrite(1020);
+        assert_eq!((w.len(), pool.stats().hits), (1020, 2));
+        assert!(w[..990].iter().all(|&x| x == 7.0) && w[990..].iter().all(|&x| x == 0.0));
+        // `get` still hands out zeros from the same buffers.
+        pool.put(w);
+        let z: Vec<f32> = pool.get(1000);
+        assert!(z.iter().all(|&x| x == 0.0));
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn make_relu(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
         if dt == DType::Float32 {
             // Runtime-dispatched SIMD (ronn_core::simd); NaN propagates, -0 stays -0.
             let x = t.as_slice::<f32>()?;
-            let mut y = ronn_core::pool::zeroed::<f32>(x.len());
+            let mut y = ronn_core::pool::for_overwrite::<f32>(x.len());
             simd_unary_into(x, &mut y, ronn_core::simd::relu_f32)?;
             return output(Tensor::from_vec(t.shape().to_vec(), y)?);
         }

@@ -167,7 +167,7 @@ where
     let plan = Plan::<2>::new([sa, sb])?;
     check_len(a.len(), sa, "A")?;
     check_len(b.len(), sb, "B")?;
-    let mut out = ronn_core::pool::zeroed::<O>(plan.len);
+    let mut out = ronn_core::pool::for_overwrite::<O>(plan.len);
     plan.fill(&mut out, |run, offs, st| {
         let n = run.len();
         match (st[0], st[1]) {
@@ -222,15 +222,41 @@ where
     check_len(c.len(), sc, "input 2")?;
     let mut out = vec![O::default(); plan.len];
     plan.fill(&mut out, |run, offs, st| {
-        if st == [1, 1, 1] {
-            let n = run.len();
-            let (x, y, z) = (&a[offs[0]..offs[0] + n], &b[offs[1]..offs[1] + n], &c[offs[2]..offs[2] + n]);
-            for (i, o) in run.iter_mut().enumerate() {
-                *o = f(&x[i], &y[i], &z[i]);
-            }
-        } else {
-            for (i, o) in run.iter_mut().enumerate() {
-                *o = f(&a[offs[0] + i * st[0]], &b[offs[1] + i * st[1]], &c[offs[2] + i * st[2]]);
+        let n = run.len();
+        // Each operand either runs along (stride 1) or repeats one value (stride 0,
+        // a broadcast mask or scalar): eight loops without index arithmetic, so
+        // they vectorize. Other strides take the indexed loop.
+        macro_rules! operand {
+            ($s:expr, $o:expr, 1) => {
+                $s[$o..$o + n].iter()
+            };
+            ($s:expr, $o:expr, 0) => {
+                std::iter::repeat_n(&$s[$o], n)
+            };
+        }
+        macro_rules! zip3 {
+            ($x:tt, $y:tt, $z:tt) => {
+                for (o, ((x, y), z)) in run
+                    .iter_mut()
+                    .zip(operand!(a, offs[0], $x).zip(operand!(b, offs[1], $y)).zip(operand!(c, offs[2], $z)))
+                {
+                    *o = f(x, y, z);
+                }
+            };
+        }
+        match st {
+            [1, 1, 1] => zip3!(1, 1, 1),
+            [0, 1, 1] => zip3!(0, 1, 1),
+            [1, 0, 1] => zip3!(1, 0, 1),
+            [1, 1, 0] => zip3!(1, 1, 0),
+            [0, 0, 1] => zip3!(0, 0, 1),
+            [0, 1, 0] => zip3!(0, 1, 0),
+            [1, 0, 0] => zip3!(1, 0, 0),
+            [0, 0, 0] => zip3!(0, 0, 0),
+            _ => {
+                for (i, o) in run.iter_mut().enumerate() {
+                    *o = f(&a[offs[0] + i * st[0]], &b[offs[1] + i * st[1]], &c[offs[2] + i * st[2]]);
+                }
             }
         }
     });
@@ -244,7 +270,7 @@ where
     O: Element,
     F: Fn(&A) -> O + Sync,
 {
-    let mut out = ronn_core::pool::zeroed::<O>(a.len());
+    let mut out = ronn_core::pool::for_overwrite::<O>(a.len());
     unary_into(a, &mut out, f);
     out
 }
@@ -583,7 +609,7 @@ pub fn apply_binop(op: BinOp, a: &Tensor, sa: &[usize], b: &Tensor, sb: &[usize]
         let (x, y) = (a.as_slice::<f32>()?, b.as_slice::<f32>()?);
         check_len(x.len(), sa, "A")?;
         check_len(y.len(), sb, "B")?;
-        let mut out = ronn_core::pool::zeroed::<f32>(x.len());
+        let mut out = ronn_core::pool::for_overwrite::<f32>(x.len());
         simd_binary_into(x, y, &mut out, ronn_core::simd::add_f32)?;
         return Tensor::from_vec(sa.to_vec(), out);
     }

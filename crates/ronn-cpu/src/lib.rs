@@ -32,6 +32,7 @@ pub mod nms;
 pub mod normalization;
 pub mod pad;
 pub mod pool;
+pub mod qmatmul;
 pub mod quantize;
 pub mod reduction;
 pub mod resize;
@@ -66,6 +67,7 @@ pub fn registry() -> KernelRegistry {
     transpose::register(&mut r);
     generator::register(&mut r);
     matmul::register(&mut r);
+    qmatmul::register(&mut r);
     conv::register(&mut r);
     pool::register(&mut r);
     quantize::register(&mut r);

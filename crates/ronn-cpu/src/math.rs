@@ -150,7 +150,7 @@ where
     match t.dtype() {
         DType::Float32 => {
             let a = t.as_slice::<f32>()?;
-            let mut out = ronn_core::pool::zeroed::<f32>(a.len());
+            let mut out = ronn_core::pool::for_overwrite::<f32>(a.len());
             crate::elementwise::simd_unary_into(a, &mut out, |x, o| ronn_core::simd::map_f32(x, o, &f32f))?;
             Tensor::from_vec(shape, out)
         }

@@ -1,9 +1,8 @@
-//! Matrix products: MatMul, Gemm, MatMulInteger, QLinearMatMul.
+//! Float and plain-integer matrix products: MatMul, Gemm (the 8-bit quantized
+//! ones, MatMulInteger and QLinearMatMul, are in `qmatmul.rs`).
 //!
 //! Spec: <https://onnx.ai/onnx/operators/onnx__MatMul.html>,
-//! <https://onnx.ai/onnx/operators/onnx__Gemm.html>,
-//! <https://onnx.ai/onnx/operators/onnx__MatMulInteger.html>,
-//! <https://onnx.ai/onnx/operators/onnx__QLinearMatMul.html>.
+//! <https://onnx.ai/onnx/operators/onnx__Gemm.html>.
 //!
 //! - MatMul (1, 9, 13): numpy semantics (1-D promotion, batch broadcasting). When B
 //!   is 2-D (the `[B,S,K] x [K,N]` projection case) the whole batch is ONE gemm of
@@ -13,15 +12,10 @@
 //! - Gemm (1..): transA/transB, alpha, beta, C unidirectionally broadcast; C is
 //!   optional (required by the spec before opset 11, accepted missing anyway);
 //!   the opset < 7 `broadcast` attribute is accepted (broadcasting is always done).
-//! - MatMulInteger (10): u8/i8 inputs, scalar or per-row (A) / per-column (B) zero
-//!   points, i32 output; computed exactly through an f64 gemm.
-//! - QLinearMatMul (10, 21): scalar or per-row/per-column scales and zero points,
-//!   f32 or f16 scales, u8/i8 output; accumulation exact (f64 gemm), then
-//!   requantization with round-half-to-even and saturation.
 //!
 //! Constant B (an initializer) is prepared once at planning time: converted to the
-//! compute type (f16/bf16 -> f32, integers minus zero point -> f64) and, for Gemm
-//! with transB, transposed to row-major `K x N`, so `run` does no weight-only work.
+//! compute type (f16/bf16 -> f32) and, for Gemm with transB, transposed to
+//! row-major `K x N`, so `run` does no weight-only work.
 
 use crate::helpers::{input, kernel, opt_input, output};
 use rayon::prelude::*;
@@ -35,24 +29,22 @@ use std::sync::Arc;
 pub fn register(r: &mut KernelRegistry) {
     r.register_all("MatMul", make_matmul);
     r.register_all("Gemm", make_gemm);
-    r.register_all("MatMulInteger", make_matmul_integer);
-    r.register_all("QLinearMatMul", make_qlinear_matmul);
 }
 
 // ---------------------------------------------------------------- shapes
 
 /// A planned (possibly batched) matrix product.
 #[derive(Debug, Clone)]
-struct MmPlan {
-    m: usize,
-    n: usize,
-    k: usize,
-    out_shape: Vec<usize>,
+pub(crate) struct MmPlan {
+    pub(crate) m: usize,
+    pub(crate) n: usize,
+    pub(crate) k: usize,
+    pub(crate) out_shape: Vec<usize>,
     /// One gemm of (batch*m) x k by k x n.
-    fold: bool,
+    pub(crate) fold: bool,
     /// Offsets of each batch's A and B matrices (when not folded).
-    a_offs: Vec<usize>,
-    b_offs: Vec<usize>,
+    pub(crate) a_offs: Vec<usize>,
+    pub(crate) b_offs: Vec<usize>,
 }
 
 fn batch_offsets(out_batch: &[usize], xb: &[usize], mat: usize) -> Vec<usize> {
@@ -80,7 +72,7 @@ fn batch_offsets(out_batch: &[usize], xb: &[usize], mat: usize) -> Vec<usize> {
     offs
 }
 
-fn plan_matmul(a: &[usize], b: &[usize]) -> Result<MmPlan> {
+pub(crate) fn plan_matmul(a: &[usize], b: &[usize]) -> Result<MmPlan> {
     if a.is_empty() || b.is_empty() {
         return Err(Error::ShapeMismatch(format!("MatMul needs inputs of rank >= 1, got {a:?} and {b:?}")));
     }
@@ -111,7 +103,7 @@ fn plan_matmul(a: &[usize], b: &[usize]) -> Result<MmPlan> {
 }
 
 impl MmPlan {
-    fn out_len(&self) -> usize {
+    pub(crate) fn out_len(&self) -> usize {
         self.out_shape.iter().product()
     }
     fn batches(&self) -> usize {
@@ -127,7 +119,7 @@ impl MmPlan {
 
 /// Float product in T (f32/f64) following `p`.
 fn mm_float<T: Scalar + Element>(p: &MmPlan, a: &[T], b: &[T]) -> Result<Vec<T>> {
-    let mut out = ronn_core::pool::zeroed::<T>(p.out_len());
+    let mut out = ronn_core::pool::for_overwrite::<T>(p.out_len());
     if out.is_empty() {
         return Ok(out);
     }
@@ -343,7 +335,7 @@ fn gemm_float<T: Scalar + Element>(
     let beta = T::from_f32(at.beta);
     let mut y = match c {
         Some((cv, cs)) if at.beta != 0.0 => c_broadcast_f(cv, cs, m, n, beta)?,
-        _ => ronn_core::pool::zeroed::<T>(m * n),
+        _ => ronn_core::pool::for_overwrite::<T>(m * n),
     };
     let has_c = c.is_some() && at.beta != 0.0;
     let am = Mat { data: a, ld: a_shape[1], trans: at.trans_a };
@@ -492,147 +484,6 @@ fn make_gemm(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
             DType::UInt32 => output(gemm_int::<u32>(a, b, c, at)?),
             DType::UInt64 => output(gemm_int::<u64>(a, b, c, at)?),
             d => Err(Error::TypeMismatch(format!("Gemm does not support {d}"))),
-        }
-    })
-}
-
-// ---------------------------------------------------------------- integer / quantized
-
-/// An 8-bit integer tensor minus its zero point, as f64 (exact).
-/// `zp_axis`: which dim of the last two the zero point vector runs along
-/// (`Row` = one per row of A, `Col` = one per column of B).
-#[derive(Clone, Copy, PartialEq)]
-enum ZpAxis {
-    Row,
-    Col,
-}
-
-fn centered(t: &Tensor, zp: Option<&Tensor>, axis: ZpAxis) -> Result<Vec<f64>> {
-    let vals: Vec<f64> = match t.dtype() {
-        DType::UInt8 => t.as_slice::<u8>()?.iter().map(|&v| v as f64).collect(),
-        DType::Int8 => t.as_slice::<i8>()?.iter().map(|&v| v as f64).collect(),
-        d => return Err(Error::TypeMismatch(format!("expected an int8/uint8 tensor, got {d}"))),
-    };
-    let Some(zp) = zp else { return Ok(vals) };
-    if zp.dtype() != t.dtype() {
-        return Err(Error::TypeMismatch(format!(
-            "zero point type {} differs from input type {}",
-            zp.dtype(),
-            t.dtype()
-        )));
-    }
-    let z = zp.to_f64_vec()?;
-    if z.len() == 1 {
-        return Ok(vals.into_iter().map(|v| v - z[0]).collect());
-    }
-    let s = t.shape();
-    let (rows, cols) = match s.len() {
-        0 => (1, 1),
-        1 => {
-            if axis == ZpAxis::Row {
-                (1, s[0])
-            } else {
-                (s[0], 1)
-            }
-        }
-        r => (s[r - 2], s[r - 1]),
-    };
-    let want = if axis == ZpAxis::Row { rows } else { cols };
-    if z.len() != want {
-        return Err(Error::ShapeMismatch(format!(
-            "zero point has {} elements, expected 1 or {want} for input of shape {s:?}",
-            z.len()
-        )));
-    }
-    let mut out = vals;
-    if cols == 0 {
-        return Ok(out);
-    }
-    for (idx, v) in out.iter_mut().enumerate() {
-        let (r, c) = ((idx / cols) % rows.max(1), idx % cols);
-        *v -= if axis == ZpAxis::Row { z[r] } else { z[c] };
-    }
-    Ok(out)
-}
-
-fn make_matmul_integer(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
-    // Constant B (and its zero point): center once.
-    let packed: Option<Arc<Vec<f64>>> =
-        match (ctx.constant(1), ctx.node.input(3).is_none() || ctx.constant(3).is_some()) {
-            (Some(b), true) => Some(Arc::new(centered(b, ctx.constant(3), ZpAxis::Col)?)),
-            _ => None,
-        };
-    kernel(move |_ctx, inputs| {
-        let a = input(inputs, 0)?;
-        let b = input(inputs, 1)?;
-        let p = plan_matmul(a.shape(), b.shape())?;
-        let av = centered(a, opt_input(inputs, 2)?, ZpAxis::Row)?;
-        let bown;
-        let bv: &[f64] = match &packed {
-            Some(v) => v,
-            None => {
-                bown = centered(b, opt_input(inputs, 3)?, ZpAxis::Col)?;
-                &bown
-            }
-        };
-        let y = mm_float(&p, &av, bv)?;
-        output(Tensor::from_vec(p.out_shape, y.into_iter().map(|v| v as i32).collect::<Vec<i32>>())?)
-    })
-}
-
-/// Scale values as f64 (f32 or f16 tensors).
-fn scale_values(t: &Tensor) -> Result<Vec<f64>> {
-    if !t.dtype().is_float() {
-        return Err(Error::TypeMismatch(format!("scale must be a float tensor, got {}", t.dtype())));
-    }
-    t.to_f64_vec()
-}
-
-fn make_qlinear_matmul(_ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
-    kernel(move |_ctx, inputs| {
-        let a = input(inputs, 0)?;
-        let a_scale = scale_values(input(inputs, 1)?)?;
-        let a_zp = input(inputs, 2)?;
-        let b = input(inputs, 3)?;
-        let b_scale = scale_values(input(inputs, 4)?)?;
-        let b_zp = input(inputs, 5)?;
-        let y_scale = scale_values(input(inputs, 6)?)?;
-        let y_zp = input(inputs, 7)?;
-        let p = plan_matmul(a.shape(), b.shape())?;
-        let av = centered(a, Some(a_zp), ZpAxis::Row)?;
-        let bv = centered(b, Some(b_zp), ZpAxis::Col)?;
-        let acc = mm_float(&p, &av, &bv)?;
-        let ys = *y_scale.first().ok_or_else(|| Error::ShapeMismatch("y_scale is empty".into()))?;
-        let yz = *y_zp.to_f64_vec()?.first().ok_or_else(|| Error::ShapeMismatch("y_zero_point is empty".into()))?;
-        let (m, n) = (p.m, p.n);
-        let pick = |v: &[f64], i: usize| -> Result<f64> {
-            if v.len() == 1 {
-                Ok(v[0])
-            } else {
-                v.get(i).copied().ok_or_else(|| Error::ShapeMismatch(format!("scale has {} elements", v.len())))
-            }
-        };
-        let (lo, hi) = match y_zp.dtype() {
-            DType::UInt8 => (0.0, 255.0),
-            DType::Int8 => (-128.0, 127.0),
-            d => return Err(Error::TypeMismatch(format!("y_zero_point must be int8/uint8, got {d}"))),
-        };
-        let mut q = Vec::with_capacity(acc.len());
-        for (idx, &v) in acc.iter().enumerate() {
-            let (i, j) = match (idx.checked_div(n), idx.checked_rem(n)) {
-                (Some(r), Some(c)) => (r % m.max(1), c),
-                _ => (0, 0),
-            };
-            let sa = pick(&a_scale, i)?;
-            let sb = pick(&b_scale, j)?;
-            let r = (v * (sa * sb / ys) as f32 as f64).round_ties_even() + yz;
-            q.push(r.clamp(lo, hi));
-        }
-        let shape = p.out_shape;
-        if y_zp.dtype() == DType::UInt8 {
-            output(Tensor::from_vec(shape, q.into_iter().map(|v| v as u8).collect::<Vec<u8>>())?)
-        } else {
-            output(Tensor::from_vec(shape, q.into_iter().map(|v| v as i8).collect::<Vec<i8>>())?)
         }
     })
 }
@@ -855,52 +706,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(y[0].as_slice::<f64>().unwrap(), &[22.0]);
-    }
-
-    #[test]
-    fn matmul_integer_zero_points() {
-        // onnx test_matmulinteger values
-        let node = Node::new("MatMulInteger", &["a", "b", "az", "bz"], &["y"], 10);
-        let a = Tensor::from_vec(vec![4, 3], vec![11u8, 7, 3, 10, 6, 2, 9, 5, 1, 8, 4, 0]).unwrap();
-        let b = Tensor::from_vec(vec![3, 2], vec![1u8, 4, 2, 5, 3, 6]).unwrap();
-        let az = Tensor::from_vec(vec![], vec![12u8]).unwrap();
-        let bz = Tensor::from_vec(vec![], vec![0u8]).unwrap();
-        let want = [-38, -83, -44, -98, -50, -113, -56, -128];
-        let inputs = vec![a, b, az, bz];
-        for y in [run_node(&node, inputs.clone()).unwrap(), run_node_const(&node, inputs.clone()).unwrap()] {
-            assert_eq!(y[0].as_slice::<i32>().unwrap(), &want);
-        }
-        // per-column B zero point
-        let bz2 = Tensor::from_vec(vec![2], vec![1u8, 2]).unwrap();
-        let y = run_node(&node, vec![inputs[0].clone(), inputs[1].clone(), inputs[2].clone(), bz2]).unwrap();
-        // (a-12) @ (b - [1,2]): col0: -38 - sum(a-12 per row), col1: -83 - 2*sum
-        let sums = [-1 - 5 - 9, -2 - 6 - 10, -3 - 7 - 11, -4 - 8 - 12];
-        let want2: Vec<i32> = (0..8).map(|i| want[i] - (if i % 2 == 0 { 1 } else { 2 }) * sums[i / 2]).collect();
-        assert_eq!(y[0].as_slice::<i32>().unwrap(), &want2[..]);
-        let bad = Tensor::from_vec(vec![3], vec![1u8, 2, 3]).unwrap();
-        assert!(run_node(&node, vec![inputs[0].clone(), inputs[1].clone(), inputs[2].clone(), bad]).is_err());
-    }
-
-    #[test]
-    fn qlinear_matmul_onnx_example() {
-        // onnx QLinearMatMul doc example (uint8)
-        let node = Node::new("QLinearMatMul", &["a", "as", "az", "b", "bs", "bz", "ys", "yz"], &["y"], 10);
-        let a = Tensor::from_vec(vec![2, 4], vec![208u8, 236, 0, 238, 3, 214, 255, 29]).unwrap();
-        let b = Tensor::from_vec(vec![4, 3], vec![152u8, 51, 244, 60, 26, 255, 0, 127, 246, 127, 254, 247]).unwrap();
-        let y = run_node(
-            &node,
-            vec![
-                a,
-                Tensor::from_vec(vec![], vec![0.0066f32]).unwrap(),
-                Tensor::from_vec(vec![], vec![113u8]).unwrap(),
-                b,
-                Tensor::from_vec(vec![], vec![0.00705f32]).unwrap(),
-                Tensor::from_vec(vec![], vec![114u8]).unwrap(),
-                Tensor::from_vec(vec![], vec![0.0107f32]).unwrap(),
-                Tensor::from_vec(vec![], vec![118u8]).unwrap(),
-            ],
-        )
-        .unwrap();
-        assert_eq!(y[0].as_slice::<u8>().unwrap(), &[168, 115, 255, 1, 66, 151]);
     }
 }

@@ -287,18 +287,56 @@ fn build_dynamic(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
     kernel(|_, inputs| {
         let x = input(inputs, 0)?;
         let v = x.as_slice::<f32>()?;
-        let (mn, mx) = v.iter().fold((0.0f32, 0.0f32), |(a, b), &y| (a.min(y), b.max(y)));
+        let (mn, mx) = ronn_core::simd::with_best_simd(|| min_max_with_zero(v));
         let scale = (mx - mn) / 255.0;
         let (zp, q): (f32, Vec<u8>) = if scale == 0.0 {
             (0.0, vec![0; v.len()])
         } else {
-            let zp = round_half_even((-mn / scale) as f64).clamp(0.0, 255.0) as f32;
-            let q =
-                v.iter().map(|&y| (round_half_even((y / scale) as f64) + zp as f64).clamp(0.0, 255.0) as u8).collect();
+            let zp = (-mn / scale).round_ties_even().clamp(0.0, 255.0);
+            // f32 division and rounding, as the spec's reference (and ONNX Runtime) do.
+            // `round_ties_even` is a libm call on baseline x86-64; adding and removing
+            // 1.5 * 2^23 rounds half-to-even exactly for |x| < 2^22 and vectorizes. The
+            // clamp first keeps x in that range without changing any result (|y / scale|
+            // <= 255 for finite inputs; beyond +-512 the final clamp saturates anyway).
+            const MAGIC: f32 = 12_582_912.0;
+            let mut q = ronn_core::pool::for_overwrite::<u8>(v.len());
+            #[allow(clippy::manual_clamp)] // clamp propagates NaN; these selects must not
+            ronn_core::simd::with_best_simd(|| {
+                for (o, &y) in q.iter_mut().zip(v) {
+                    // max/min and a bit read rather than clamp and `as u8`: NaN-aware
+                    // clamps and saturating casts kept this loop 7x slower. `max`
+                    // returns its non-NaN operand, so r is an integer in [0, 255], and
+                    // r + 2^23 holds it in its low mantissa bits.
+                    let x = (y / scale).max(-512.0).min(512.0);
+                    let r = ((x + MAGIC) - MAGIC + zp).max(0.0).min(255.0);
+                    *o = (r + 8_388_608.0).to_bits() as u8;
+                }
+            });
             (zp, q)
         };
         outputs(vec![Tensor::from_vec(x.shape().to_vec(), q)?, Tensor::scalar(scale), Tensor::scalar(zp as u8)])
     })
+}
+
+/// `(min(0, min v), max(0, max v))`, NaNs ignored; 16 independent lanes so the
+/// loop vectorizes (a single running min/max is one long dependency chain).
+#[inline(always)]
+fn min_max_with_zero(v: &[f32]) -> (f32, f32) {
+    let mut lo = [0.0f32; 16];
+    let mut hi = [0.0f32; 16];
+    let chunks = v.chunks_exact(16);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for i in 0..16 {
+            lo[i] = lo[i].min(c[i]);
+            hi[i] = hi[i].max(c[i]);
+        }
+    }
+    let fold = |acc: (f32, f32), &y: &f32| (acc.0.min(y), acc.1.max(y));
+    let (l, h) = tail.iter().fold((0.0f32, 0.0f32), fold);
+    let l = lo.iter().fold(l, |a, &b| a.min(b));
+    let h = hi.iter().fold(h, |a, &b| a.max(b));
+    (l, h)
 }
 
 #[cfg(test)]
@@ -336,6 +374,22 @@ mod tests {
         assert_eq!(y[2].as_slice::<u8>().unwrap(), &[0]);
         assert!((y[1].as_slice::<f32>().unwrap()[0] - 0.01).abs() < 1e-7);
         assert_eq!(y[0].as_slice::<u8>().unwrap(), &[0, 200, 255]);
+    }
+
+    #[test]
+    fn dynamic_quantize_long_input_matches_the_spec_formula() {
+        // 37 values: the 16-lane min/max path plus a tail, negatives and a NaN-free range.
+        let v: Vec<f32> = (0..37).map(|i| (i as f32 * 0.37 - 4.1) * if i % 3 == 0 { -1.5 } else { 1.0 }).collect();
+        let (mn, mx) = v.iter().fold((0f32, 0f32), |(a, b), &x| (a.min(x), b.max(x)));
+        let scale = (mx - mn) / 255.0;
+        let zp = (-mn / scale).round_ties_even().clamp(0.0, 255.0);
+        let want: Vec<u8> = v.iter().map(|&x| ((x / scale).round_ties_even() + zp).clamp(0.0, 255.0) as u8).collect();
+        let x = Tensor::from_vec(vec![37], v).unwrap();
+        let y = run_node(&Node::new("DynamicQuantizeLinear", &["x"], &["y", "s", "z"], 11), vec![x]).unwrap();
+        assert_eq!(y[1].as_slice::<f32>().unwrap(), &[scale]);
+        assert_eq!(y[2].as_slice::<u8>().unwrap(), &[zp as u8]);
+        assert_eq!(y[0].as_slice::<u8>().unwrap(), &want[..]);
+        assert!(want.contains(&0) && want.contains(&255));
     }
 
     fn f32s(t: &Tensor) -> Vec<f32> {

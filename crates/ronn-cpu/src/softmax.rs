@@ -15,6 +15,7 @@
 //! `normalization.rs` (loading f16/bf16 as f32 and storing back).
 
 use crate::helpers::{input, kernel, output};
+use crate::math::exp_f32;
 use half::{bf16, f16};
 use num_traits::Float;
 use rayon::prelude::*;
@@ -29,6 +30,13 @@ pub(crate) const PAR_THRESHOLD: usize = 1 << 16;
 pub(crate) trait Real: Float + ronn_core::Element + std::iter::Sum {
     /// exp, fast where possible (f32: vectorizable polynomial).
     fn fexp(self) -> Self;
+    /// `o[i] = exp(x[i] - shift)`; f32 runs the SIMD map of this CPU (AVX-512 or
+    /// AVX2 copies of the polynomial, where the baseline build is SSE2).
+    fn exp_shifted_into(x: &[Self], shift: Self, o: &mut [Self]) {
+        for (oi, &v) in o.iter_mut().zip(x) {
+            *oi = (v - shift).fexp();
+        }
+    }
     /// From an f64 (attribute values, accumulated statistics).
     fn of(v: f64) -> Self;
     /// To f64 (for accumulation).
@@ -39,6 +47,27 @@ impl Real for f32 {
     #[inline(always)]
     fn fexp(self) -> f32 {
         exp_f32(self)
+    }
+    fn exp_shifted_into(x: &[f32], shift: f32, o: &mut [f32]) {
+        // Arguments below -87 (masked attention scores, -inf, finfo.min) give 0: their
+        // exp is under 2^-125 of the row's largest term, and computing it would make
+        // denormals, which cost a microcode assist per vector (2x slower softmax on
+        // masked rows). The clamp keeps every lane's arithmetic normal.
+        let f = |v: f32| {
+            let d = v - shift;
+            let e = exp_f32(d.max(-87.0));
+            if d < -87.0 {
+                0.0
+            } else {
+                e
+            }
+        };
+        if ronn_core::simd::map_f32(x, o, f).is_err() {
+            // Lengths differ (never, for the callers here): the element-wise loop.
+            for (oi, &v) in o.iter_mut().zip(x) {
+                *oi = f(v);
+            }
+        }
     }
     fn of(v: f64) -> f32 {
         v as f32
@@ -60,40 +89,6 @@ impl Real for f64 {
     #[inline(always)]
     fn to64(self) -> f64 {
         self
-    }
-}
-
-/// exp(x) for f32, branch-free so loops over it vectorize. Relative error ~1e-7;
-/// exp(-inf) = 0, exp(+inf) = inf, exp(NaN) = NaN.
-#[inline(always)]
-#[allow(clippy::excessive_precision)]
-pub(crate) fn exp_f32(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const C1: f32 = 0.693_359_4;
-    const C2: f32 = -2.121_944_4e-4;
-    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
-                                     // n = round(x / ln2) stays in [-126, 127] so 2^n is a normal float.
-    let xc = x.clamp(-87.336_54, 88.0);
-    let t = xc * LOG2E;
-    let r = t + MAGIC;
-    let n = r - MAGIC; // round to nearest
-    let bits = r.to_bits().wrapping_sub(0x4B40_0000u32.wrapping_sub(127));
-    let f = xc - n * C1 - n * C2;
-    let z = f * f;
-    let p = ((((1.987_569_1e-4 * f + 1.398_199_9e-3) * f + 8.333_452e-3) * f + 4.166_579_6e-2) * f + 1.666_666_5e-1)
-        * f
-        + 5.000_000_1e-1;
-    let y = p * z + f + 1.0;
-    let scale = f32::from_bits(bits << 23);
-    let v = y * scale;
-    if x < -87.336_54 {
-        0.0
-    } else if x > 88.722_84 {
-        f32::INFINITY
-    } else if x.is_nan() {
-        x
-    } else {
-        v
     }
 }
 
@@ -205,7 +200,7 @@ fn build(ctx: &BuildCtx, mode: Mode) -> Result<Box<dyn Kernel>> {
 }
 
 fn run_mode<R: Real>(x: &[R], outer: usize, n: usize, inner: usize, mode: Mode) -> Vec<R> {
-    let mut out = ronn_core::pool::zeroed::<R>(x.len());
+    let mut out = ronn_core::pool::for_overwrite::<R>(x.len());
     let block = n * inner;
     if block == 0 || x.is_empty() {
         return out;
@@ -282,9 +277,7 @@ fn row<R: Real>(x: &[R], o: &mut [R], mode: Mode) {
         }
         return;
     }
-    for (oi, &v) in o.iter_mut().zip(x) {
-        *oi = (v - m).fexp();
-    }
+    R::exp_shifted_into(x, m, o);
     let s = sum_of(o);
     match mode {
         Mode::Softmax => {

@@ -13,7 +13,7 @@
 //! The epilogue runs on each output row while it is still in cache, saving one
 //! or two full passes over the activation per Conv.
 
-use crate::graph_outputs;
+use crate::{graph_outputs, replace_chains};
 use ronn_core::Result;
 use ronn_ir::{infer_types, Attribute, Dim, Graph, Node, ValueType};
 use std::collections::{HashMap, HashSet};
@@ -102,21 +102,12 @@ pub fn run(g: &mut Graph) -> Result<()> {
     if rewrites.is_empty() {
         return Ok(());
     }
-    let mut remove: HashSet<usize> = HashSet::new();
-    for (last, fused, chain) in rewrites {
-        remove.extend(chain.into_iter().filter(|&c| c != last));
-        g.nodes[last] = fused;
-    }
-    let mut idx = 0;
-    g.nodes.retain(|_| {
-        idx += 1;
-        !remove.contains(&(idx - 1))
-    });
+    replace_chains(g, rewrites);
     Ok(())
 }
 
 /// How many node inputs read each value.
-fn reader_counts(g: &Graph) -> HashMap<String, usize> {
+pub(crate) fn reader_counts(g: &Graph) -> HashMap<String, usize> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     for n in &g.nodes {
         for v in n.inputs.iter().chain(&n.implicit_inputs).filter(|v| !v.is_empty()) {

@@ -4,11 +4,13 @@
 //! - O1: identity/dropout removal, shape folding (Shape/Size of statically known
 //!   shapes) alternating with constant folding, dead-node removal.
 //! - O2 (default): O1, then Conv+BatchNormalization folding, then Conv (+ residual
-//!   Add) (+ activation) fusion into `com.microsoft.FusedConv`.
+//!   Add) (+ activation) fusion into `com.microsoft.FusedConv`; MatMulInteger -> Cast -> Mul
+//!   (-> Add) into `com.microsoft.MatMulIntegerToFloat`.
 //! - O3: O2 (layout and memory-plan work lands here; see the performance issue).
 
 use crate::{
-    constant_folding, conv_bn_fusion, conv_fusion, dead_nodes, identity_elimination, shape_folding, ConstantEvaluator,
+    constant_folding, conv_bn_fusion, conv_fusion, dead_nodes, identity_elimination, qmatmul_fusion, shape_folding,
+    ConstantEvaluator,
 };
 use ronn_core::Result;
 use ronn_ir::Graph;
@@ -46,6 +48,7 @@ pub fn optimize(g: &mut Graph, level: OptLevel, eval: &dyn ConstantEvaluator) ->
         conv_bn_fusion::run(g)?;
         dead_nodes::run(g);
         conv_fusion::run(g)?;
+        qmatmul_fusion::run(g);
     }
     Ok(())
 }

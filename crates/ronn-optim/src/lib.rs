@@ -11,6 +11,7 @@ pub mod conv_fusion;
 pub mod dead_nodes;
 pub mod identity_elimination;
 pub mod levels;
+pub mod qmatmul_fusion;
 pub mod shape_folding;
 pub mod specialize;
 
@@ -30,4 +31,20 @@ pub trait ConstantEvaluator {
 /// Names the graph must keep producing: its outputs.
 pub(crate) fn graph_outputs(g: &Graph) -> HashSet<String> {
     g.outputs.iter().map(|o| o.name.clone()).collect()
+}
+
+/// Applies fusion rewrites: each `(last, fused, chain)` puts `fused` where the
+/// chain's last node was (so it runs after all of the chain's inputs exist) and
+/// drops the chain's other nodes.
+pub(crate) fn replace_chains(g: &mut Graph, rewrites: Vec<(usize, Node, Vec<usize>)>) {
+    let mut remove: HashSet<usize> = HashSet::new();
+    for (last, fused, chain) in rewrites {
+        remove.extend(chain.into_iter().filter(|&c| c != last));
+        g.nodes[last] = fused;
+    }
+    let mut idx = 0;
+    g.nodes.retain(|_| {
+        idx += 1;
+        !remove.contains(&(idx - 1))
+    });
 }

@@ -59,3 +59,43 @@ pub fn map_f32<F: Fn(f32) -> f32>(a: &[f32], out: &mut [f32], f: F) -> Result<()
     map_loop(a, out, &f);
     Ok(())
 }
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<R, F: FnOnce() -> R>(f: F) -> R {
+    f()
+}
+
+#[cfg(all(target_arch = "x86_64", ronn_avx512))]
+#[target_feature(enable = "avx512f,avx512dq,avx512bw,avx2,fma")]
+unsafe fn run_avx512<R, F: FnOnce() -> R>(f: F) -> R {
+    f()
+}
+
+/// Runs `f` compiled for the widest SIMD level this CPU has: `f`'s body (and
+/// what it inlines) is instantiated inside `#[target_feature]` copies, so plain
+/// loops in it vectorize to AVX-512 or AVX2 instead of the SSE2 baseline. For
+/// loops that are not a one-input map ([`map_f32`]): reductions, type changes.
+/// The same rounding caveat applies (FMA contraction of multiply-adds).
+///
+/// ```
+/// let v = [3.0f32, -1.0, 2.0];
+/// let max = ronn_core::simd::with_best_simd(|| v.iter().fold(f32::MIN, |a, &b| a.max(b)));
+/// assert_eq!(max, 3.0);
+/// ```
+#[inline]
+pub fn with_best_simd<R, F: FnOnce() -> R>(f: F) -> R {
+    let feats = SimdFeatures::get();
+    #[cfg(all(target_arch = "x86_64", ronn_avx512))]
+    if feats.supports(SimdLevel::Avx512) && feats.avx512dq && feats.avx512bw && feats.supports(SimdLevel::Avx2Fma) {
+        // SAFETY: the CPU reported AVX-512F/DQ/BW, AVX2 and FMA.
+        return unsafe { run_avx512(f) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if feats.supports(SimdLevel::Avx2Fma) {
+        // SAFETY: the CPU reported AVX, AVX2 and FMA.
+        return unsafe { run_avx2(f) };
+    }
+    let _ = feats;
+    f()
+}

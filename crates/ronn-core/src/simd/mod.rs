@@ -246,7 +246,7 @@ fn require(level: SimdLevel) -> Result<SimdLevel> {
     }
 }
 
-pub use map::map_f32;
+pub use map::{map_f32, with_best_simd};
 
 fn same_len(what: &str, a: usize, b: usize) -> Result<()> {
     if a != b {

@@ -17,6 +17,10 @@ pub fn infer(node: &Node, ins: &[Option<&ValueType>], consts: &[Option<&Tensor>]
         // The optimizer's Conv (+ Add) (+ activation) fusion: shaped like its Conv.
         return nn::infer(&cx);
     }
+    if node.domain == "com.microsoft" && node.op_type == "MatMulIntegerToFloat" {
+        // The optimizer's MatMulInteger -> Cast -> Mul (-> Add) fusion: a float MatMul.
+        return Some(vec![nn::matmul(&cx, DType::Float32)]);
+    }
     if !node.domain.is_empty() {
         return None;
     }

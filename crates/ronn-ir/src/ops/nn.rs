@@ -4,27 +4,31 @@ use super::{broadcast, norm_axis, tensor, Cx};
 use crate::graph::{Dim, ValueType};
 use ronn_core::DType;
 
+/// MatMul's output (numpy rules: 1-D promotion, batch broadcasting) as `dtype`.
+pub(super) fn matmul(cx: &Cx, dtype: DType) -> ValueType {
+    let (a, b) = (cx.dims(0), cx.dims(1));
+    let dims = match (a, b) {
+        (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => {
+            let a2 = if a.len() == 1 { vec![Dim::Known(1), a[0].clone()] } else { a.clone() };
+            let b2 = if b.len() == 1 { vec![b[0].clone(), Dim::Known(1)] } else { b.clone() };
+            let mut out = broadcast(&a2[..a2.len() - 2], &b2[..b2.len() - 2]);
+            if a.len() > 1 {
+                out.push(a2[a2.len() - 2].clone());
+            }
+            if b.len() > 1 {
+                out.push(b2[b2.len() - 1].clone());
+            }
+            Some(out)
+        }
+        _ => None,
+    };
+    tensor(dtype, dims)
+}
+
 pub(super) fn infer(cx: &Cx) -> Option<Vec<ValueType>> {
     match cx.op() {
-        "MatMul" => {
-            let (a, b) = (cx.dims(0), cx.dims(1));
-            let dims = match (a, b) {
-                (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => {
-                    let a2 = if a.len() == 1 { vec![Dim::Known(1), a[0].clone()] } else { a.clone() };
-                    let b2 = if b.len() == 1 { vec![b[0].clone(), Dim::Known(1)] } else { b.clone() };
-                    let mut out = broadcast(&a2[..a2.len() - 2], &b2[..b2.len() - 2]);
-                    if a.len() > 1 {
-                        out.push(a2[a2.len() - 2].clone());
-                    }
-                    if b.len() > 1 {
-                        out.push(b2[b2.len() - 1].clone());
-                    }
-                    Some(out)
-                }
-                _ => None,
-            };
-            Some(vec![tensor(cx.dtype(0)?, dims)])
-        }
+        "MatMul" => Some(vec![matmul(cx, cx.dtype(0)?)]),
+        "MatMulInteger" => Some(vec![matmul(cx, DType::Int32)]),
         "Gemm" => {
             let (a, b) = (cx.dims(0), cx.dims(1));
             let ta = cx.node.attr_i_or("transA", 0).ok()? != 0;
