@@ -348,7 +348,12 @@ fn run_float(
     };
     match dt {
         DType::Float32 => {
-            let mut y = ronn_core::pool::zeroed::<f32>(n);
+            // A convolution writes every output element (gemm with beta 0, or the
+            // depthwise kernel); a transposed one scatter-adds, so starts from zeros.
+            let mut y = match kind {
+                Kind::Conv => ronn_core::pool::for_overwrite::<f32>(n),
+                Kind::Transpose => ronn_core::pool::zeroed::<f32>(n),
+            };
             let bias = match b {
                 Some(b) => Some(b.as_slice::<f32>()?),
                 None => None,

@@ -366,17 +366,20 @@ pub fn conv_fused<T: Scalar>(
 
     // Depthwise 2-D: direct kernel, parallel over planes.
     if g.group == g.c_in && g.c_in == g.c_out && nd == 2 && g.group > 1 {
-        let work = |(p, yp): (usize, &mut [T])| {
+        // `scratch`: the padded rows of one plane, reused across the planes of a task
+        // (MobileNet's 7x7 planes are small enough that allocating it per plane showed).
+        let work = |scratch: &mut Vec<T>, (p, yp): (usize, &mut [T])| {
             let c = p % g.c_out;
             let xp = &x[p * isz..(p + 1) * isz];
             let wk = &w[c * ksz..(c + 1) * ksz];
-            depthwise_dispatch(&lat, xp, wk, yp);
+            depthwise_dispatch(&lat, xp, wk, yp, scratch);
             epilogue(yp, bias.map(|b| b[c]), z_row(p, 0, osz), act);
         };
         if y.len() >= 1 << 15 {
-            y.par_chunks_mut(osz).enumerate().for_each(work);
+            y.par_chunks_mut(osz).enumerate().for_each_init(Vec::new, work);
         } else {
-            y.chunks_mut(osz).enumerate().for_each(work);
+            let mut scratch = Vec::new();
+            y.chunks_mut(osz).enumerate().for_each(|item| work(&mut scratch, item));
         }
         return Ok(());
     }
@@ -474,35 +477,35 @@ fn run_range(img: usize, col: usize, k: usize, stride: usize, dil: usize, pad: u
 
 /// Runs [`depthwise_plane`] compiled for AVX2 when the CPU has it.
 /// One depthwise plane, `yp` fully overwritten.
-fn depthwise_dispatch<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
+fn depthwise_dispatch<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T], scratch: &mut Vec<T>) {
     #[cfg(target_arch = "x86_64")]
     {
         let f = ronn_core::simd::SimdFeatures::get();
         if f.avx2 && f.fma {
             // SAFETY: the only requirement of a `target_feature` function is that the
             // CPU supports the features, which was checked just above.
-            unsafe { depthwise_plane_avx2(lat, xp, wk, yp) };
+            unsafe { depthwise_plane_avx2(lat, xp, wk, yp, scratch) };
             return;
         }
     }
-    depthwise_any(lat, xp, wk, yp)
+    depthwise_any(lat, xp, wk, yp, scratch)
 }
 
 /// [`depthwise_any`] compiled with AVX2/FMA enabled (8-wide row loops).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn depthwise_plane_avx2<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
-    depthwise_any(lat, xp, wk, yp)
+unsafe fn depthwise_plane_avx2<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T], scratch: &mut Vec<T>) {
+    depthwise_any(lat, xp, wk, yp, scratch)
 }
 
 /// The 3x3 and 5x5 undilated planes (MobileNet, EfficientNet) take the
 /// output-stationary kernel; anything else the row-accumulating one.
 #[inline(always)]
-fn depthwise_any<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
+fn depthwise_any<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T], scratch: &mut Vec<T>) {
     let undilated = lat.dilations.iter().all(|&d| d == 1) && !yp.is_empty();
     match lat.kernel {
-        [3, 3] if undilated => depthwise_taps::<T, 3>(lat, xp, wk, yp),
-        [5, 5] if undilated => depthwise_taps::<T, 5>(lat, xp, wk, yp),
+        [3, 3] if undilated => depthwise_taps::<T, 3>(lat, xp, wk, yp, scratch),
+        [5, 5] if undilated => depthwise_taps::<T, 5>(lat, xp, wk, yp, scratch),
         _ => {
             yp.fill(T::ZERO);
             depthwise_plane(lat, xp, wk, yp)
@@ -516,7 +519,13 @@ fn depthwise_any<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T])
 /// kernel stored each output row `K * K` times, mostly through its narrow tails
 /// on MobileNet's 7..28-wide rows).
 #[inline(always)]
-fn depthwise_taps<T: Scalar, const K: usize>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
+fn depthwise_taps<T: Scalar, const K: usize>(
+    lat: &Lattice<'_>,
+    xp: &[T],
+    wk: &[T],
+    yp: &mut [T],
+    scratch: &mut Vec<T>,
+) {
     let (ih, iw) = (lat.img[0], lat.img[1]);
     let (oh, ow) = (lat.col[0], lat.col[1]);
     let (sy, sx) = (lat.strides[0], lat.strides[1]);
@@ -525,18 +534,23 @@ fn depthwise_taps<T: Scalar, const K: usize>(lat: &Lattice<'_>, xp: &[T], wk: &[
     // column q - pl. Phase p of a row holds positions p, p + sx, ... (plen each).
     let plen = ((ow - 1) * sx + K).div_ceil(sx);
     let rlen = sx * plen;
-    let mut rows = vec![T::ZERO; ih * rlen];
-    let mut padded = vec![T::ZERO; rlen];
+    // scratch = [rows: ih * rlen | padded: rlen | zero: rlen]; the padding columns
+    // of `padded` and all of `zero` must read 0, so the buffer is cleared each plane.
+    scratch.clear();
+    scratch.resize((ih + 2) * rlen, T::ZERO);
+    let (rows, rest) = scratch.split_at_mut(ih * rlen);
+    let (padded, zero) = rest.split_at_mut(rlen);
+    let zero: &[T] = zero;
     for (xrow, dst) in xp.chunks_exact(iw).zip(rows.chunks_exact_mut(rlen)) {
         let n = iw.min(rlen.saturating_sub(pl));
         padded[pl.min(rlen)..pl.min(rlen) + n].copy_from_slice(&xrow[..n]);
         if sx == 1 {
-            dst.copy_from_slice(&padded);
+            dst.copy_from_slice(padded);
         } else {
-            deinterleave(&padded, dst, sx, plen);
+            deinterleave(padded, dst, sx, plen);
         }
     }
-    let zero = vec![T::ZERO; rlen];
+    let rows: &[T] = rows;
     let mut w = [[T::ZERO; K]; K];
     for (ky, wrow) in w.iter_mut().enumerate() {
         wrow.copy_from_slice(&wk[ky * K..(ky + 1) * K]);
@@ -546,7 +560,7 @@ fn depthwise_taps<T: Scalar, const K: usize>(lat: &Lattice<'_>, xp: &[T], wk: &[
         for (ky, srow) in src.iter_mut().enumerate() {
             let iy = (oy * sy + ky) as isize - pt as isize;
             let row: &[T] =
-                if iy >= 0 && (iy as usize) < ih { &rows[iy as usize * rlen..(iy as usize + 1) * rlen] } else { &zero };
+                if iy >= 0 && (iy as usize) < ih { &rows[iy as usize * rlen..(iy as usize + 1) * rlen] } else { zero };
             for (kx, s) in srow.iter_mut().enumerate() {
                 let at = (kx % sx) * plen + kx / sx;
                 *s = &row[at..at + ow];
