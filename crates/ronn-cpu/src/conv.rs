@@ -502,9 +502,10 @@ fn make_fused_conv(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         Some("Clip") => Activation::Clip { min: param(0, f32::NEG_INFINITY), max: param(1, f32::INFINITY) },
         Some("HardSigmoid") => Activation::HardSigmoid { alpha: param(0, 0.2), beta: param(1, 0.5) },
         Some("HardSwish") => Activation::HardSwish,
+        Some("Silu") => Activation::Silu,
         Some(other) => {
             return Err(node.unsupported(format!(
-                "activation '{other}' (supported: Relu, LeakyRelu, Clip, HardSigmoid, HardSwish)"
+                "activation '{other}' (supported: Relu, LeakyRelu, Clip, HardSigmoid, HardSwish, Silu)"
             )))
         }
     };

@@ -46,6 +46,8 @@ pub enum Activation {
     },
     /// x * max(0, min(1, x / 6 + 1 / 2)).
     HardSwish,
+    /// x * sigmoid(x) (SiLU, Swish: EfficientNet's `Sigmoid -> Mul` pair).
+    Silu,
 }
 
 /// Adds `residual` (a row of the same length, if any) and `bias` (if any) to
@@ -92,6 +94,8 @@ pub fn activate<T: Scalar>(row: &mut [T], act: Activation) {
             let (a, b) = (T::from_f32(1.0 / 6.0), T::from_f32(0.5));
             row.iter_mut().for_each(|v| *v = *v * clamp01(*v * a + b))
         }
+        // The polynomial sigmoid, compiled for this CPU's widest vectors.
+        Activation::Silu => ronn_core::simd::with_best_simd(|| row.iter_mut().for_each(|v| *v = v.silu())),
     }
 }
 

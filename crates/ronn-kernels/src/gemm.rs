@@ -30,6 +30,8 @@ pub trait Scalar:
     const ONE: Self;
     /// Conversion from f32 (activation parameters).
     fn from_f32(v: f32) -> Self;
+    /// `x * sigmoid(x)` (f32: the vectorizable polynomial exp).
+    fn silu(self) -> Self;
 }
 
 impl Scalar for f32 {
@@ -39,6 +41,10 @@ impl Scalar for f32 {
     fn from_f32(v: f32) -> Self {
         v
     }
+    #[inline(always)]
+    fn silu(self) -> Self {
+        self * ronn_core::simd::sigmoid_f32(self)
+    }
 }
 
 impl Scalar for f64 {
@@ -47,6 +53,10 @@ impl Scalar for f64 {
     #[inline(always)]
     fn from_f32(v: f32) -> Self {
         v as f64
+    }
+    #[inline(always)]
+    fn silu(self) -> Self {
+        self / (1.0 + (-self).exp())
     }
 }
 

@@ -8,8 +8,11 @@
 //! - `Conv -> Add(Z) [-> act]` (or a 2-input Sum), when Z has the Conv output's exact static shape
 //!   (no broadcasting; the ResNet residual)
 //!
+//! - `Conv -> Sigmoid, Mul(conv, sigmoid)` (SiLU; the Conv output is read twice)
+//!
 //! with `act` one of Relu, LeakyRelu, Clip (constant bounds), HardSigmoid and
-//! HardSwish (the last is a RONN extension of FusedConv's `activation` strings).
+//! HardSwish; HardSwish and Silu are RONN extensions of FusedConv's `activation`
+//! strings.
 //! The epilogue runs on each output row while it is still in cache, saving one
 //! or two full passes over the activation per Conv.
 
@@ -41,7 +44,19 @@ pub fn run(g: &mut Graph) -> Result<()> {
             }
             g.nodes.iter().position(|n| n.inputs.iter().any(|x| x == value))
         };
-        let Some(j) = sole_reader(&conv.outputs[0]) else { continue };
+        let Some(j) = sole_reader(&conv.outputs[0]) else {
+            // SiLU reads the Conv output twice: Sigmoid(y) and Mul(y, sigmoid).
+            if let Some((sig, mul)) = silu_readers(g, &conv.outputs[0], &outputs, &readers) {
+                let chain = vec![i, sig, mul];
+                if chain.iter().all(|c| !taken.contains(c)) {
+                    let mut fused = fused_conv(conv, &g.nodes[mul].outputs);
+                    fused.attrs.insert("activation".into(), Attribute::String(b"Silu".to_vec()));
+                    taken.extend(chain.iter().copied());
+                    rewrites.push((sig.max(mul), fused, chain));
+                }
+            }
+            continue;
+        };
         let next = &g.nodes[j];
         let mut chain = vec![i, j];
         let mut residual = None;
@@ -76,16 +91,7 @@ pub fn run(g: &mut Graph) -> Result<()> {
             continue;
         }
         let last = *chain.iter().max().unwrap_or(&j);
-        let mut fused = Node {
-            name: conv.name.clone(),
-            op_type: "FusedConv".into(),
-            domain: FUSED_DOMAIN.into(),
-            opset: 1,
-            inputs: conv.inputs.clone(),
-            outputs: g.nodes[*chain.last().unwrap_or(&j)].outputs.clone(),
-            implicit_inputs: vec![],
-            attrs: conv.attrs.clone(),
-        };
+        let mut fused = fused_conv(conv, &g.nodes[*chain.last().unwrap_or(&j)].outputs);
         if let Some(z) = residual {
             fused.inputs.resize(3, String::new());
             fused.inputs.push(z);
@@ -104,6 +110,45 @@ pub fn run(g: &mut Graph) -> Result<()> {
     }
     replace_chains(g, rewrites);
     Ok(())
+}
+
+/// A FusedConv with `conv`'s inputs and attributes writing `outputs`.
+fn fused_conv(conv: &Node, outputs: &[String]) -> Node {
+    Node {
+        name: conv.name.clone(),
+        op_type: "FusedConv".into(),
+        domain: FUSED_DOMAIN.into(),
+        opset: 1,
+        inputs: conv.inputs.clone(),
+        outputs: outputs.to_vec(),
+        implicit_inputs: vec![],
+        attrs: conv.attrs.clone(),
+    }
+}
+
+/// `(Sigmoid, Mul)` positions when `y`'s only two readers are `s = Sigmoid(y)` and
+/// `Mul(y, s)` (either order), with `s` read by nothing else.
+fn silu_readers(
+    g: &Graph,
+    y: &str,
+    outputs: &HashSet<String>,
+    readers: &HashMap<String, usize>,
+) -> Option<(usize, usize)> {
+    if outputs.contains(y) || readers.get(y) != Some(&2) {
+        return None;
+    }
+    let plain = |n: &Node, op: &str| n.op_type == op && n.domain.is_empty() && n.outputs.len() == 1;
+    let sig = g.nodes.iter().position(|n| plain(n, "Sigmoid") && n.inputs.len() == 1 && n.inputs[0] == y)?;
+    let s = &g.nodes[sig].outputs[0];
+    if outputs.contains(s) || readers.get(s) != Some(&1) {
+        return None;
+    }
+    let mul = g.nodes.iter().position(|n| {
+        plain(n, "Mul")
+            && n.inputs.len() == 2
+            && ((n.inputs[0] == y && &n.inputs[1] == s) || (&n.inputs[0] == s && n.inputs[1] == y))
+    })?;
+    Some((sig, mul))
 }
 
 /// How many node inputs read each value.
@@ -179,6 +224,28 @@ mod tests {
         g.nodes.extend(extra);
         g.outputs.push(tensor_info(out, &[1, 2, 4, 4]));
         g
+    }
+
+    #[test]
+    fn conv_sigmoid_mul_becomes_a_silu_fused_conv() {
+        for (a, b) in [("y", "s"), ("s", "y")] {
+            let extra = vec![Node::new("Sigmoid", &["y"], &["s"], 17), Node::new("Mul", &[a, b], &["out"], 17)];
+            let mut g = conv_graph(extra, "out");
+            run(&mut g).unwrap();
+            assert_eq!(g.nodes.len(), 1);
+            let n = &g.nodes[0];
+            assert_eq!((n.op_type.as_str(), n.outputs.clone()), ("FusedConv", vec!["out".to_string()]));
+            assert_eq!(n.attr_s("activation").unwrap().as_deref(), Some("Silu"));
+        }
+        // The sigmoid is also read elsewhere: nothing fuses.
+        let extra = vec![
+            Node::new("Sigmoid", &["y"], &["s"], 17),
+            Node::new("Mul", &["y", "s"], &["out"], 17),
+            Node::new("Relu", &["s"], &["r"], 17),
+        ];
+        let mut g = conv_graph(extra, "out");
+        run(&mut g).unwrap();
+        assert_eq!(g.nodes.len(), 4);
     }
 
     #[test]

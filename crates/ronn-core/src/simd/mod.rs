@@ -57,6 +57,7 @@ use std::sync::OnceLock;
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
+mod fastmath;
 mod map;
 mod scalar;
 #[cfg(test)]
@@ -246,6 +247,7 @@ fn require(level: SimdLevel) -> Result<SimdLevel> {
     }
 }
 
+pub use fastmath::{exp_f32, sigmoid_f32};
 pub use map::{map_f32, with_best_simd};
 
 fn same_len(what: &str, a: usize, b: usize) -> Result<()> {

@@ -113,6 +113,17 @@ fn leaky_epilogue() {
     let mut r = [-4.0f32, 0.0, 4.0];
     epilogue(&mut r, None, None, Activation::HardSigmoid { alpha: 0.2, beta: 0.5 });
     assert_eq!(r, [0.0, 0.5, 1.0]);
+    // SiLU: x * sigmoid(x), f32 through the polynomial exp, f64 through libm.
+    let xs = [-30.0f32, -2.0, 0.0, 0.5, 3.0, 40.0];
+    let mut r = xs;
+    epilogue(&mut r, None, None, Activation::Silu);
+    let mut r64: Vec<f64> = xs.iter().map(|&v| v as f64).collect();
+    epilogue(&mut r64, None, None, Activation::Silu);
+    for ((&got, &x), &g64) in r.iter().zip(&xs).zip(&r64) {
+        let want = x as f64 / (1.0 + (-(x as f64)).exp());
+        assert!((got as f64 - want).abs() <= 1e-6 * want.abs().max(1e-6), "silu({x}) = {got}, want {want}");
+        assert!((g64 - want).abs() <= 1e-12 * want.abs().max(1e-12));
+    }
 }
 
 #[test]
