@@ -593,11 +593,7 @@ fn make_qlinear_conv(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
         if ws.len() != 1 && ws.len() != g.c_out {
             return Err(Error::ShapeMismatch(format!("w_scale has {} elements, expected 1 or {}", ws.len(), g.c_out)));
         }
-        let (lo, hi) = match y_zp.dtype() {
-            DType::UInt8 => (0.0, 255.0),
-            DType::Int8 => (-128.0, 127.0),
-            d => return Err(Error::TypeMismatch(format!("y_zero_point must be int8/uint8, got {d}"))),
-        };
+        let (lo, hi) = crate::quantize::output_range(y_zp)?;
         let plane: usize = g.out_spatial.iter().product::<usize>().max(1);
         let q: Vec<f64> = acc
             .iter()
@@ -608,11 +604,7 @@ fn make_qlinear_conv(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
                 ((v * (xs * s / ys) as f32 as f64).round_ties_even() + yz).clamp(lo, hi)
             })
             .collect();
-        if y_zp.dtype() == DType::UInt8 {
-            output(Tensor::from_vec(shape, q.into_iter().map(|v| v as u8).collect::<Vec<u8>>())?)
-        } else {
-            output(Tensor::from_vec(shape, q.into_iter().map(|v| v as i8).collect::<Vec<i8>>())?)
-        }
+        output(crate::quantize::requantized_tensor(y_zp, shape, q)?)
     })
 }
 

@@ -233,11 +233,7 @@ fn make_qlinear_matmul(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
                 v.get(i).copied().ok_or_else(|| Error::ShapeMismatch(format!("scale has {} elements", v.len())))
             }
         };
-        let (lo, hi) = match y_zp.dtype() {
-            DType::UInt8 => (0.0, 255.0),
-            DType::Int8 => (-128.0, 127.0),
-            d => return Err(Error::TypeMismatch(format!("y_zero_point must be int8/uint8, got {d}"))),
-        };
+        let (lo, hi) = crate::quantize::output_range(y_zp)?;
         let mut q = Vec::with_capacity(acc.len());
         for (idx, &v) in acc.iter().enumerate() {
             let (i, j) = match (idx.checked_div(n), idx.checked_rem(n)) {
@@ -250,11 +246,7 @@ fn make_qlinear_matmul(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
             q.push(r.clamp(lo, hi));
         }
         let shape = p.out_shape;
-        if y_zp.dtype() == DType::UInt8 {
-            output(Tensor::from_vec(shape, q.into_iter().map(|v| v as u8).collect::<Vec<u8>>())?)
-        } else {
-            output(Tensor::from_vec(shape, q.into_iter().map(|v| v as i8).collect::<Vec<i8>>())?)
-        }
+        output(crate::quantize::requantized_tensor(y_zp, shape, q)?)
     })
 }
 

@@ -339,6 +339,26 @@ fn min_max_with_zero(v: &[f32]) -> (f32, f32) {
     (l, h)
 }
 
+/// The saturation range of a requantized output (QLinearConv, QLinearMatMul),
+/// from its zero point's type.
+pub(crate) fn output_range(y_zp: &Tensor) -> Result<(f64, f64)> {
+    match y_zp.dtype() {
+        DType::UInt8 => Ok((0.0, 255.0)),
+        DType::Int8 => Ok((-128.0, 127.0)),
+        d => Err(Error::TypeMismatch(format!("y_zero_point must be int8/uint8, got {d}"))),
+    }
+}
+
+/// Requantized values (already rounded and clamped to [`output_range`]) as a
+/// tensor of the zero point's type.
+pub(crate) fn requantized_tensor(y_zp: &Tensor, shape: Vec<usize>, q: Vec<f64>) -> Result<Tensor> {
+    if y_zp.dtype() == DType::UInt8 {
+        Tensor::from_vec(shape, q.into_iter().map(|v| v as u8).collect::<Vec<u8>>())
+    } else {
+        Tensor::from_vec(shape, q.into_iter().map(|v| v as i8).collect::<Vec<i8>>())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::testing::run_node;
