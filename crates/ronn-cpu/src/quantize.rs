@@ -287,7 +287,10 @@ fn build_dynamic(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
     kernel(|_, inputs| {
         let x = input(inputs, 0)?;
         let v = x.as_slice::<f32>()?;
-        let (mn, mx) = ronn_core::simd::with_best_simd(|| min_max_with_zero(v));
+        let (mn, mx) = ronn_core::simd::with_best_simd(
+            #[inline(always)]
+            || min_max_with_zero(v),
+        );
         let scale = (mx - mn) / 255.0;
         let (zp, q): (f32, Vec<u8>) = if scale == 0.0 {
             (0.0, vec![0; v.len()])
@@ -301,17 +304,20 @@ fn build_dynamic(_: &BuildCtx) -> Result<Box<dyn Kernel>> {
             const MAGIC: f32 = 12_582_912.0;
             let mut q = ronn_core::pool::for_overwrite::<u8>(v.len());
             #[allow(clippy::manual_clamp)] // clamp propagates NaN; these selects must not
-            ronn_core::simd::with_best_simd(|| {
-                for (o, &y) in q.iter_mut().zip(v) {
-                    // max/min and a bit read rather than clamp and `as u8`: NaN-aware
-                    // clamps and saturating casts kept this loop 7x slower. `max`
-                    // returns its non-NaN operand, so r is an integer in [0, 255], and
-                    // r + 2^23 holds it in its low mantissa bits.
-                    let x = (y / scale).max(-512.0).min(512.0);
-                    let r = ((x + MAGIC) - MAGIC + zp).max(0.0).min(255.0);
-                    *o = (r + 8_388_608.0).to_bits() as u8;
-                }
-            });
+            ronn_core::simd::with_best_simd(
+                #[inline(always)]
+                || {
+                    for (o, &y) in q.iter_mut().zip(v) {
+                        // max/min and a bit read rather than clamp and `as u8`: NaN-aware
+                        // clamps and saturating casts kept this loop 7x slower. `max`
+                        // returns its non-NaN operand, so r is an integer in [0, 255], and
+                        // r + 2^23 holds it in its low mantissa bits.
+                        let x = (y / scale).max(-512.0).min(512.0);
+                        let r = ((x + MAGIC) - MAGIC + zp).max(0.0).min(255.0);
+                        *o = (r + 8_388_608.0).to_bits() as u8;
+                    }
+                },
+            );
             (zp, q)
         };
         outputs(vec![Tensor::from_vec(x.shape().to_vec(), q)?, Tensor::scalar(scale), Tensor::scalar(zp as u8)])

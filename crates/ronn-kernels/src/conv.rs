@@ -3,7 +3,8 @@
 //!
 //! - [`conv`]: 1x1 stride-1 unpadded kernels run as one gemm per image and group
 //!   straight on the input (no im2col); depthwise 2-D (`group == C_in == C_out`)
-//!   runs a direct kernel; everything else is im2col + gemm per image and group.
+//!   runs a direct kernel (`conv/depthwise.rs`); everything else is im2col + gemm
+//!   per image and group.
 //!   The weight layout is ONNX's `[M, C/group, k...]`, which is already the
 //!   row-major `[M/group, C/group * prod(k)]` gemm operand per group, so callers
 //!   only convert its type once at planning time.
@@ -16,6 +17,8 @@
 use crate::gemm::{gemm, gemm_rm_into, Mat, Scalar, SharedPtr};
 use rayon::prelude::*;
 use ronn_core::{Error, Result};
+
+mod depthwise;
 
 /// The activation fused after bias.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
@@ -95,7 +98,10 @@ pub fn activate<T: Scalar>(row: &mut [T], act: Activation) {
             row.iter_mut().for_each(|v| *v = *v * clamp01(*v * a + b))
         }
         // The polynomial sigmoid, compiled for this CPU's widest vectors.
-        Activation::Silu => ronn_core::simd::with_best_simd(|| row.iter_mut().for_each(|v| *v = v.silu())),
+        Activation::Silu => ronn_core::simd::with_best_simd(
+            #[inline(always)]
+            || row.iter_mut().for_each(|v| *v = v.silu()),
+        ),
     }
 }
 
@@ -368,23 +374,9 @@ pub fn conv_fused<T: Scalar>(
         pads: &g.pads_begin,
     };
 
-    // Depthwise 2-D: direct kernel, parallel over planes.
+    // Depthwise 2-D: direct kernels, parallel over planes.
     if g.group == g.c_in && g.c_in == g.c_out && nd == 2 && g.group > 1 {
-        // `scratch`: the padded rows of one plane, reused across the planes of a task
-        // (MobileNet's 7x7 planes are small enough that allocating it per plane showed).
-        let work = |scratch: &mut Vec<T>, (p, yp): (usize, &mut [T])| {
-            let c = p % g.c_out;
-            let xp = &x[p * isz..(p + 1) * isz];
-            let wk = &w[c * ksz..(c + 1) * ksz];
-            depthwise_dispatch(&lat, xp, wk, yp, scratch);
-            epilogue(yp, bias.map(|b| b[c]), z_row(p, 0, osz), act);
-        };
-        if y.len() >= 1 << 15 {
-            y.par_chunks_mut(osz).enumerate().for_each_init(Vec::new, work);
-        } else {
-            let mut scratch = Vec::new();
-            y.chunks_mut(osz).enumerate().for_each(|item| work(&mut scratch, item));
-        }
+        depthwise::depthwise(&depthwise::Operands { g, lat: &lat, x, w, bias, residual, act }, y);
         return Ok(());
     }
 
@@ -474,204 +466,6 @@ pub fn conv_fused<T: Scalar>(
             one_image(n, yimg, &mut col, true)?;
         }
         Ok(())
-    }
-}
-
-/// Valid col range `lo..hi` along a dim for one kernel offset, and the image
-/// offset `off` (image index = col * stride + off).
-fn run_range(img: usize, col: usize, k: usize, stride: usize, dil: usize, pad: usize) -> (usize, usize, isize) {
-    let s = stride as isize;
-    let off = (k * dil) as isize - pad as isize;
-    let img = img as isize;
-    let lo = if off >= 0 { 0 } else { ((-off) + s - 1) / s };
-    let hi = if img - off <= 0 { 0 } else { (img - off + s - 1) / s };
-    let lo = (lo as usize).min(col);
-    let hi = (hi.max(0) as usize).min(col).max(lo);
-    (lo, hi, off)
-}
-
-/// Runs [`depthwise_plane`] compiled for AVX2 when the CPU has it.
-/// One depthwise plane, `yp` fully overwritten.
-fn depthwise_dispatch<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T], scratch: &mut Vec<T>) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let f = ronn_core::simd::SimdFeatures::get();
-        if f.avx2 && f.fma {
-            // SAFETY: the only requirement of a `target_feature` function is that the
-            // CPU supports the features, which was checked just above.
-            unsafe { depthwise_plane_avx2(lat, xp, wk, yp, scratch) };
-            return;
-        }
-    }
-    depthwise_any(lat, xp, wk, yp, scratch)
-}
-
-/// [`depthwise_any`] compiled with AVX2/FMA enabled (8-wide row loops).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn depthwise_plane_avx2<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T], scratch: &mut Vec<T>) {
-    depthwise_any(lat, xp, wk, yp, scratch)
-}
-
-/// The 3x3 and 5x5 undilated planes (MobileNet, EfficientNet) take the
-/// output-stationary kernel; anything else the row-accumulating one.
-#[inline(always)]
-fn depthwise_any<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T], scratch: &mut Vec<T>) {
-    let undilated = lat.dilations.iter().all(|&d| d == 1) && !yp.is_empty();
-    match lat.kernel {
-        [3, 3] if undilated => depthwise_taps::<T, 3>(lat, xp, wk, yp, scratch),
-        [5, 5] if undilated => depthwise_taps::<T, 5>(lat, xp, wk, yp, scratch),
-        _ => {
-            yp.fill(T::ZERO);
-            depthwise_plane(lat, xp, wk, yp)
-        }
-    }
-}
-
-/// Depthwise `K x K` plane, stride any, dilation 1: every input row is zero-padded
-/// and split into its stride phases once, so each output column's `K * K` taps
-/// are contiguous loads, summed in a register and stored once (the row-by-row
-/// kernel stored each output row `K * K` times, mostly through its narrow tails
-/// on MobileNet's 7..28-wide rows).
-#[inline(always)]
-fn depthwise_taps<T: Scalar, const K: usize>(
-    lat: &Lattice<'_>,
-    xp: &[T],
-    wk: &[T],
-    yp: &mut [T],
-    scratch: &mut Vec<T>,
-) {
-    let (ih, iw) = (lat.img[0], lat.img[1]);
-    let (oh, ow) = (lat.col[0], lat.col[1]);
-    let (sy, sx) = (lat.strides[0], lat.strides[1]);
-    let (pt, pl) = (lat.pads[0], lat.pads[1]);
-    // Padded positions 0..(ow - 1) * sx + K cover every tap; position q is input
-    // column q - pl. Phase p of a row holds positions p, p + sx, ... (plen each).
-    let plen = ((ow - 1) * sx + K).div_ceil(sx);
-    let rlen = sx * plen;
-    // scratch = [rows: ih * rlen | padded: rlen | zero: rlen]; the padding columns
-    // of `padded` and all of `zero` must read 0, so the buffer is cleared each plane.
-    scratch.clear();
-    scratch.resize((ih + 2) * rlen, T::ZERO);
-    let (rows, rest) = scratch.split_at_mut(ih * rlen);
-    let (padded, zero) = rest.split_at_mut(rlen);
-    let zero: &[T] = zero;
-    for (xrow, dst) in xp.chunks_exact(iw).zip(rows.chunks_exact_mut(rlen)) {
-        let n = iw.min(rlen.saturating_sub(pl));
-        padded[pl.min(rlen)..pl.min(rlen) + n].copy_from_slice(&xrow[..n]);
-        if sx == 1 {
-            dst.copy_from_slice(padded);
-        } else {
-            deinterleave(padded, dst, sx, plen);
-        }
-    }
-    let rows: &[T] = rows;
-    let mut w = [[T::ZERO; K]; K];
-    for (ky, wrow) in w.iter_mut().enumerate() {
-        wrow.copy_from_slice(&wk[ky * K..(ky + 1) * K]);
-    }
-    for (oy, yrow) in yp.chunks_exact_mut(ow).enumerate().take(oh) {
-        let mut src: [[&[T]; K]; K] = [[&[]; K]; K];
-        for (ky, srow) in src.iter_mut().enumerate() {
-            let iy = (oy * sy + ky) as isize - pt as isize;
-            let row: &[T] =
-                if iy >= 0 && (iy as usize) < ih { &rows[iy as usize * rlen..(iy as usize + 1) * rlen] } else { zero };
-            for (kx, s) in srow.iter_mut().enumerate() {
-                let at = (kx % sx) * plen + kx / sx;
-                *s = &row[at..at + ow];
-            }
-        }
-        let n = yrow.len();
-        assert!(src.iter().flatten().all(|s| s.len() >= n));
-        for (ox, yv) in yrow.iter_mut().enumerate() {
-            let mut acc = T::ZERO;
-            for ky in 0..K {
-                for kx in 0..K {
-                    // SAFETY: ox < n <= every tap slice's length (asserted above); the
-                    // unchecked read lets the loop over ox vectorize.
-                    acc = acc + w[ky][kx] * unsafe { *src[ky][kx].get_unchecked(ox) };
-                }
-            }
-            *yv = acc;
-        }
-    }
-}
-
-/// One depthwise plane (2-D): `yp += conv(xp, wk)`, row by row so each output
-/// row stays in L1 while all taps accumulate into it.
-#[inline(always)]
-fn depthwise_plane<T: Scalar>(lat: &Lattice<'_>, xp: &[T], wk: &[T], yp: &mut [T]) {
-    let (ih, iw) = (lat.img[0], lat.img[1]);
-    let (oh, ow) = (lat.col[0], lat.col[1]);
-    let (kh, kw) = (lat.kernel[0], lat.kernel[1]);
-    let (sy, sx) = (lat.strides[0], lat.strides[1]);
-    let mut runs = [(0usize, 0usize, 0isize); 64];
-    let small = kw <= runs.len();
-    if small {
-        for (kx, r) in runs.iter_mut().enumerate().take(kw) {
-            *r = run_range(iw, ow, kx, sx, lat.dilations[1], lat.pads[1]);
-        }
-    }
-    // Strided: every input row is split once into its `sx` phases (row r's phase p
-    // is `phases[(r * sx + p) * pw + j]` = `x[r][p + j * sx]`) so each tap reads a
-    // contiguous run and vectorizes.
-    let pw = iw.div_ceil(sx);
-    let mut phases = Vec::new();
-    if sx > 1 {
-        phases = vec![T::ZERO; ih * sx * pw];
-        for (xrow, prow) in xp.chunks_exact(iw).zip(phases.chunks_exact_mut(sx * pw)) {
-            deinterleave(xrow, prow, sx, pw);
-        }
-    }
-    for oy in 0..oh {
-        let yrow = &mut yp[oy * ow..(oy + 1) * ow];
-        for ky in 0..kh {
-            let iy = (oy * sy + ky * lat.dilations[0]) as isize - lat.pads[0] as isize;
-            if iy < 0 || iy >= ih as isize {
-                continue;
-            }
-            let xrow = &xp[iy as usize * iw..(iy as usize + 1) * iw];
-            let prow = if sx > 1 { &phases[iy as usize * sx * pw..(iy as usize + 1) * sx * pw] } else { &[] };
-            for kx in 0..kw {
-                let wv = wk[ky * kw + kx];
-                let (lo, hi, off) =
-                    if small { runs[kx] } else { run_range(iw, ow, kx, sx, lat.dilations[1], lat.pads[1]) };
-                if hi <= lo {
-                    continue;
-                }
-                let first = (lo as isize * sx as isize + off) as usize;
-                if sx == 1 {
-                    for (d, v) in yrow[lo..hi].iter_mut().zip(&xrow[first..first + (hi - lo)]) {
-                        *d = *d + wv * *v;
-                    }
-                } else {
-                    let at = (first % sx) * pw + first / sx;
-                    for (d, v) in yrow[lo..hi].iter_mut().zip(&prow[at..at + (hi - lo)]) {
-                        *d = *d + wv * *v;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Splits `row` into its `sx` phases: `out[p * pw + j] = row[p + j * sx]`.
-#[inline(always)]
-fn deinterleave<T: Scalar>(row: &[T], out: &mut [T], sx: usize, pw: usize) {
-    if sx == 2 {
-        // The common stride: a fixed-width loop the compiler turns into shuffles.
-        let (even, odd) = out.split_at_mut(pw);
-        for ((pair, e), o) in row.chunks_exact(2).zip(even.iter_mut()).zip(odd.iter_mut()) {
-            *e = pair[0];
-            *o = pair[1];
-        }
-        if row.len() % 2 == 1 {
-            even[pw - 1] = row[row.len() - 1];
-        }
-        return;
-    }
-    for (j, &v) in row.iter().enumerate() {
-        out[(j % sx) * pw + j / sx] = v;
     }
 }
 

@@ -32,6 +32,9 @@ pub trait Scalar:
     fn from_f32(v: f32) -> Self;
     /// `x * sigmoid(x)` (f32: the vectorizable polynomial exp).
     fn silu(self) -> Self;
+    /// `self * a + b` with one rounding. Only for code compiled with FMA enabled:
+    /// elsewhere it is a libm call.
+    fn mul_add(self, a: Self, b: Self) -> Self;
 }
 
 impl Scalar for f32 {
@@ -45,6 +48,10 @@ impl Scalar for f32 {
     fn silu(self) -> Self {
         self * ronn_core::simd::sigmoid_f32(self)
     }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f32::mul_add(self, a, b)
+    }
 }
 
 impl Scalar for f64 {
@@ -57,6 +64,10 @@ impl Scalar for f64 {
     #[inline(always)]
     fn silu(self) -> Self {
         self / (1.0 + (-self).exp())
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        f64::mul_add(self, a, b)
     }
 }
 

@@ -78,9 +78,14 @@ unsafe fn run_avx512<R, F: FnOnce() -> R>(f: F) -> R {
 /// loops that are not a one-input map ([`map_f32`]): reductions, type changes.
 /// The same rounding caveat applies (FMA contraction of multiply-adds).
 ///
+/// Mark the closure `#[inline(always)]` (allowed in argument position): a closure
+/// with a loop in it is otherwise often compiled as its own function, without the
+/// target features, and runs at the baseline (an `f32::mul_add` in it then becomes
+/// a libm call).
+///
 /// ```
 /// let v = [3.0f32, -1.0, 2.0];
-/// let max = ronn_core::simd::with_best_simd(|| v.iter().fold(f32::MIN, |a, &b| a.max(b)));
+/// let max = ronn_core::simd::with_best_simd(#[inline(always)] || v.iter().fold(f32::MIN, |a, &b| a.max(b)));
 /// assert_eq!(max, 3.0);
 /// ```
 #[inline]

@@ -250,3 +250,60 @@ mod timing {
         });
     }
 }
+
+/// The flat-window kernels (`direct.rs`: depthwise, and few input channels per
+/// group) over the shapes where their phase planes and window offsets differ:
+/// 3x3, 5x5 and 7x7, strides 1-3, pads 0-3, 1-wide to 17-wide planes, an output
+/// grid cut short of the padded input (pads_end smaller than pads_begin), batch 2
+/// and grouped stems; f64 and f32 (integer-valued data, so both are exact).
+#[test]
+fn flat_window_kernels_match_reference() {
+    let mut checked = 0;
+    // (batch, C_in, C_out, group)
+    let channels = [(1usize, 3usize, 3usize, 3usize), (1, 3, 5, 1), (2, 1, 2, 1), (1, 6, 4, 2), (2, 4, 3, 1)];
+    for k in [3usize, 5, 7] {
+        for s in 1..=3usize {
+            for p in 0..=3usize {
+                for (ih, iw) in [(1usize, 1usize), (7, 7), (14, 9), (5, 17), (12, 12)] {
+                    let full = |i: usize| (i + 2 * p).checked_sub(k).map(|v| v / s + 1);
+                    let (Some(oh), Some(ow)) = (full(ih), full(iw)) else { continue };
+                    for (oh, ow) in [(oh, ow), (oh.saturating_sub(1).max(1), ow)] {
+                        for &(batch, c_in, c_out, group) in &channels {
+                            let g = ConvGeom {
+                                batch,
+                                c_in,
+                                c_out,
+                                group,
+                                in_spatial: vec![ih, iw],
+                                out_spatial: vec![oh, ow],
+                                kernel: vec![k, k],
+                                strides: vec![s, s],
+                                dilations: vec![1, 1],
+                                pads_begin: vec![p, p],
+                            };
+                            let x: Vec<f64> =
+                                (0..batch * c_in * ih * iw).map(|i| ((i * 31 % 17) as f64) - 8.0).collect();
+                            let w: Vec<f64> =
+                                (0..c_out * c_in / group * k * k).map(|i| ((i * 7 % 5) as f64) - 2.0).collect();
+                            let b: Vec<f64> = (0..c_out).map(|i| i as f64 * 1.5 - 1.0).collect();
+                            let want = reference(&g, &x, &w, Some(&b));
+                            let mut y = vec![f64::NAN; want.len()];
+                            conv(&g, &x, &w, Some(&b), &mut y, Activation::None).unwrap();
+                            assert_eq!(y, want, "{g:?}");
+                            let z: Vec<f64> = (0..want.len()).map(|i| ((i * 5 % 7) as f64) - 3.0).collect();
+                            conv_fused(&g, &x, &w, Some(&b), Some(&z), &mut y, Activation::Relu).unwrap();
+                            let fused: Vec<f64> = want.iter().zip(&z).map(|(v, r)| (v + r).max(0.0)).collect();
+                            assert_eq!(y, fused, "residual {g:?}");
+                            let f = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+                            let mut yf = vec![f32::NAN; want.len()];
+                            conv(&g, &f(&x), &f(&w), Some(&f(&b)), &mut yf, Activation::None).unwrap();
+                            assert!(yf.iter().zip(&want).all(|(a, b)| *a as f64 == *b), "f32 {g:?}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 500, "{checked}");
+}
