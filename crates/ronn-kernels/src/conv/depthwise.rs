@@ -88,7 +88,7 @@ impl Phases {
             if sx == 1 {
                 let dst = &mut planes[row0 + pl.min(plen)..row0 + plen];
                 done = dst.len().min(iw);
-                dst[..done].copy_from_slice(&xrow[..done]);
+                copy_short(&mut dst[..done], &xrow[..done]);
             } else if sx == 2 {
                 // Pairs (x[2i], x[2i + 1]) land in both phases at once; which phase
                 // takes the even column depends on the pad's parity.
@@ -126,10 +126,42 @@ impl Phases {
         let (a, b) = (oy0 * self.ow, (oy0 + rows) * self.ow);
         let y = &mut yp[a..b];
         for (yrow, arow) in y.chunks_exact_mut(self.ow).zip(acc.chunks_exact(self.plen)) {
-            yrow.copy_from_slice(&arow[..self.ow]);
+            copy_short(yrow, &arow[..self.ow]);
         }
         if let Some(z) = epi.residual {
             epilogue(y, epi.bias, Some(&z[a..b]), epi.act);
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for the short rows of these planes (7..112
+/// elements) as fixed-size vector moves, the last one overlapping, instead of a
+/// `memcpy` call per row.
+#[inline(always)]
+fn copy_short<T: Copy>(dst: &mut [T], src: &[T]) {
+    assert_eq!(dst.len(), src.len());
+    let n = dst.len();
+    macro_rules! chunks {
+        ($w:literal) => {{
+            let mut i = 0;
+            while i + $w <= n {
+                let v: [T; $w] = src[i..i + $w].try_into().expect("chunk");
+                dst[i..i + $w].copy_from_slice(&v);
+                i += $w;
+            }
+            if i < n {
+                let v: [T; $w] = src[n - $w..].try_into().expect("chunk");
+                dst[n - $w..].copy_from_slice(&v);
+            }
+        }};
+    }
+    match n {
+        16.. => chunks!(16),
+        4..=15 => chunks!(4),
+        _ => {
+            for (d, v) in dst.iter_mut().zip(src) {
+                *d = *v;
+            }
         }
     }
 }
