@@ -361,6 +361,12 @@ mod tests {
         assert!(ws < 2e-6, "sigmoid worst {ws}");
         assert!(we < 2e-6, "erf worst {we}");
         assert!(tanh_f32(1e-5) == 1e-5 && tanh_f32(50.0) == 1.0 && tanh_f32(-50.0) == -1.0);
+        // Sigmoid's tails and NaN.
+        assert!((sigmoid_f32(50.0) - 1.0).abs() <= f32::EPSILON && sigmoid_f32(f32::INFINITY) == 1.0);
+        assert!(sigmoid_f32(-90.0) == 0.0 && sigmoid_f32(f32::NEG_INFINITY) == 0.0);
+        assert!(sigmoid_f32(f32::NAN).is_nan());
+        let s86 = sigmoid_f32(-86.0) as f64;
+        assert!((s86 - (-86f64).exp()).abs() / (-86f64).exp() < 2e-6, "{s86}");
     }
 
     #[test]

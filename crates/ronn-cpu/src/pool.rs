@@ -548,7 +548,12 @@ fn build_global(ctx: &BuildCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
             if s > 0 {
                 let f = |(yv, c): (&mut R, &[R])| {
                     *yv = if kind == Kind::Avg {
-                        R::of(c.iter().map(|v| v.to64()).sum::<f64>() / s as f64)
+                        R::of(
+                            ronn_core::simd::with_best_simd(
+                                #[inline(always)]
+                                || lane_sum(c),
+                            ) / s as f64,
+                        )
                     } else {
                         R::of(c.iter().map(|v| v.to64().abs().powf(p)).sum::<f64>().powf(1.0 / p))
                     };
@@ -568,6 +573,23 @@ fn build_global(ctx: &BuildCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
         };
         output(t)
     })
+}
+
+/// Sum of `c` in f64, in 32 independent lanes (four AVX-512 vectors) so it
+/// vectorizes and the adds do not wait on each other (a single running f64 sum
+/// is one dependent add per element: EfficientNet's squeeze-excite
+/// GlobalAveragePools took 1.4 ms of its 15).
+#[inline(always)]
+fn lane_sum<R: Real>(c: &[R]) -> f64 {
+    let mut lanes = [0f64; 32];
+    let chunks = c.chunks_exact(32);
+    let tail: f64 = chunks.remainder().iter().map(|v| v.to64()).sum();
+    for ch in chunks {
+        for (l, v) in lanes.iter_mut().zip(ch) {
+            *l += v.to64();
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
 }
 
 // ---------------------------------------------------------------- MaxUnpool
@@ -871,6 +893,13 @@ mod tests {
         assert_close(f(&gm[0]), &[2., 5.]);
         let gl = run_node(&Node::new("GlobalLpPool", &["x"], &["y"], 2), vec![x]).unwrap();
         assert_close(f(&gl[0]), &[5f32.sqrt(), 34f32.sqrt()]);
+
+        // Planes longer than the 32 summing lanes, with a ragged tail (77 = 2 * 32 + 13).
+        let v: Vec<f32> = (0..2 * 3 * 77).map(|i| ((i * 37 % 101) as f32) * 0.25 - 12.0).collect();
+        let want: Vec<f32> = v.chunks(77).map(|c| (c.iter().map(|&x| x as f64).sum::<f64>() / 77.0) as f32).collect();
+        let ga = run_node(&Node::new("GlobalAveragePool", &["x"], &["y"], 1), vec![t(vec![2, 3, 7, 11], v)]).unwrap();
+        assert_eq!(ga[0].shape(), &[2, 3, 1, 1]);
+        assert_close(f(&ga[0]), &want);
     }
 
     #[test]

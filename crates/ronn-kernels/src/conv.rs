@@ -268,6 +268,17 @@ impl Lattice<'_> {
                         let first = (base as isize + lo as isize * s as isize + off) as usize;
                         if s == 1 {
                             dst[lo..hi].copy_from_slice(&plane[first..first + (hi - lo)]);
+                        } else if s == 2 {
+                            // Every other element, as pairs the compiler turns into
+                            // shuffles (`step_by` stayed scalar: im2col was half of a
+                            // stride-2 stem's time).
+                            let n = hi - lo;
+                            let src = &plane[first..first + 2 * (n - 1) + 1];
+                            let (head, last) = dst[lo..hi].split_at_mut(n - 1);
+                            for (v, pair) in head.iter_mut().zip(src.chunks_exact(2)) {
+                                *v = pair[0];
+                            }
+                            last[0] = src[2 * (n - 1)];
                         } else {
                             // An iterator, not indexing: no bounds check per element.
                             for (v, &x) in dst[lo..hi].iter_mut().zip(plane[first..].iter().step_by(s)) {

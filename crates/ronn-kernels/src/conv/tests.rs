@@ -78,6 +78,9 @@ fn conv_variants_match_reference() {
         // several im2col tiles
         geom(1, 64, 8, 1, [40, 41], [3, 3], 1, 1, 1),
         geom(2, 64, 8, 2, [41, 40], [3, 3], 2, 1, 1),
+        // stride-2 im2col rows (the pairwise gather): stems, odd and even widths
+        geom(1, 3, 8, 1, [23, 22], [7, 7], 2, 1, 3),
+        geom(1, 3, 5, 1, [20, 21], [3, 3], 2, 1, 0),
     ];
     for g in &cases {
         let x: Vec<f64> = (0..g.batch * g.c_in * g.in_size()).map(|i| ((i * 31 % 17) as f64) - 8.0).collect();
