@@ -8,11 +8,13 @@
 //!   resnet50's first stage);
 //! - `r50_3x3_128_28`, `r50_3x3_256_14`: resnet50's 3x3 convs of stages 2 and 3;
 //! - `r50_stem_7x7s2_3to64_224`: resnet50's stem, 7x7 stride 2 pad 3, 3 -> 64 at 224;
-//! - `dw3x3_144_56`, `dw3x3_960_7`, `dw3x3_384_14`, `dw3x3s2_96_112`: mobilenet_v2
-//!   depthwise 3x3 (group = channels; the last stride 2);
+//! - `dw3x3_144_56`, `dw3x3_960_7`, `dw3x3_384_14`, `dw3x3_192_28`, `dw3x3s2_96_112`: mobilenet_v2
+//!   depthwise 3x3 (group = channels; the last stride 2); `dw5x5_1152_7`, `dw5x5_672_14`:
+//!   EfficientNet's 5x5 depthwise;
 //! - `stem_3x3s2_3to32_224`, `vgg_3x3_3to64_224`: MobileNet/EfficientNet's and VGG's
 //!   RGB stems;
-//! - `pw1x1_64to256_56`: a 1x1 convolution through `conv` (the GEMM path).
+//! - `pw1x1_64to256_56`: a 1x1 convolution through `conv` (the GEMM path);
+//!   `pw1x1_192to1152_7`, `pw1x1_112to672_14`: EfficientNet's expansions on small maps.
 //!
 //! All with bias and a fused ReLU, as the optimizer emits them. Groups: `conv_1t`
 //! on a 1-thread rayon pool, `conv_2t` (the large ones) on 2 threads.
@@ -58,10 +60,15 @@ const ONE_THREAD: &[Shape] = &[
     s("dw3x3_144_56", 144, 144, 144, 56, 3, 1, 1),
     s("dw3x3_960_7", 960, 960, 960, 7, 3, 1, 1),
     s("dw3x3_384_14", 384, 384, 384, 14, 3, 1, 1),
+    s("dw3x3_192_28", 192, 192, 192, 28, 3, 1, 1),
     s("dw3x3s2_96_112", 96, 96, 96, 112, 3, 2, 1),
+    s("dw5x5_1152_7", 1152, 1152, 1152, 7, 5, 1, 2),
+    s("dw5x5_672_14", 672, 672, 672, 14, 5, 1, 2),
     s("stem_3x3s2_3to32_224", 3, 32, 1, 224, 3, 2, 1),
     s("vgg_3x3_3to64_224", 3, 64, 1, 224, 3, 1, 1),
     s("pw1x1_64to256_56", 64, 256, 1, 56, 1, 1, 0),
+    s("pw1x1_192to1152_7", 192, 1152, 1, 7, 1, 1, 0),
+    s("pw1x1_112to672_14", 112, 672, 1, 14, 1, 1, 0),
 ];
 
 const TWO_THREADS: &[Shape] = &[

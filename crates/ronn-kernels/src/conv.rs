@@ -19,6 +19,8 @@ use rayon::prelude::*;
 use ronn_core::{Error, Result};
 
 mod depthwise;
+#[cfg(all(target_arch = "x86_64", ronn_avx512))]
+mod depthwise_blocked;
 
 /// The activation fused after bias.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
@@ -69,6 +71,34 @@ pub fn epilogue<T: Scalar>(row: &mut [T], bias: Option<T>, residual: Option<&[T]
         }
     }
     activate(row, act);
+}
+
+/// [`epilogue`] for `rows` rows of an output block: row `m` is
+/// `y[m * stride..m * stride + len]` with bias `bias[m]` and residual
+/// `residual(m)`. When the rows are contiguous (`stride == len`, a whole small
+/// map) the activation runs once over the block: per-row calls cost more than
+/// the SiLU of a 7x7 row itself.
+#[inline(always)]
+fn epilogue_rows<'z, T: Scalar>(
+    y: &mut [T],
+    stride: usize,
+    len: usize,
+    rows: usize,
+    bias: Option<&[T]>,
+    residual: impl Fn(usize) -> Option<&'z [T]>,
+    act: Activation,
+) {
+    if stride == len {
+        let block = &mut y[..rows * len];
+        for (m, row) in block.chunks_exact_mut(len).enumerate() {
+            epilogue(row, bias.map(|b| b[m]), residual(m), Activation::None);
+        }
+        activate(block, act);
+    } else {
+        for m in 0..rows {
+            epilogue(&mut y[m * stride..m * stride + len], bias.map(|b| b[m]), residual(m), act);
+        }
+    }
 }
 
 /// Applies `act` to every element of `row`, written as selects so the loops
@@ -418,10 +448,9 @@ pub fn conv_fused<T: Scalar>(
                     let w_cols = tn.min(osz - c0);
                     let b = Mat::rm(&xg[c0..], osz);
                     gemm(mg, w_cols, k, Mat::rm(wg, k), b, &mut yg[c0..], osz, T::ONE, T::ZERO, parallel)?;
-                    for m in 0..mg {
-                        let row = &mut yg[m * osz + c0..m * osz + c0 + w_cols];
-                        epilogue(row, bias.map(|b| b[gi * mg + m]), z_row(n * g.c_out + gi * mg + m, c0, w_cols), act);
-                    }
+                    let b = bias.map(|b| &b[gi * mg..]);
+                    let z = |m| z_row(n * g.c_out + gi * mg + m, c0, w_cols);
+                    epilogue_rows(&mut yg[c0..], osz, w_cols, mg, b, z, act);
                     c0 += w_cols;
                 }
                 continue;
@@ -458,10 +487,9 @@ pub fn conv_fused<T: Scalar>(
                 lat.im2col_rows(cg, xg, col, o0, o1);
                 let c0 = o0 * col_last;
                 gemm(mg, tn, k, Mat::rm(wg, k), Mat::rm(col, tn), &mut yg[c0..], osz, T::ONE, T::ZERO, parallel)?;
-                for m in 0..mg {
-                    let z = z_row(n * g.c_out + gi * mg + m, c0, tn);
-                    epilogue(&mut yg[m * osz + c0..m * osz + c0 + tn], bias.map(|b| b[gi * mg + m]), z, act);
-                }
+                let b = bias.map(|b| &b[gi * mg..]);
+                let z = |m| z_row(n * g.c_out + gi * mg + m, c0, tn);
+                epilogue_rows(&mut yg[c0..], osz, tn, mg, b, z, act);
                 o0 = o1;
             }
         }

@@ -271,7 +271,7 @@ pub(super) fn depthwise<T: Scalar>(ops: &Operands<'_, T>, y: &mut [T]) {
         Some(3) => depthwise_k::<T, 3>(ops, y),
         Some(5) => depthwise_k::<T, 5>(ops, y),
         Some(7) => depthwise_k::<T, 7>(ops, y),
-        _ => for_each_plane(ops, y, |_, xp, wk, yp, epi| {
+        _ => for_each_plane(ops, y, 0, |_, xp, wk, yp, epi| {
             yp.fill(T::ZERO);
             depthwise_plane(ops.lat, xp, wk, yp);
             epilogue(yp, epi.bias, epi.residual, epi.act);
@@ -291,10 +291,10 @@ pub(super) struct Operands<'a, T> {
 }
 
 /// Runs `plane(scratch, x_plane, w_plane, y_plane, epilogue)` for every output
-/// plane, in parallel when there are enough outputs. `scratch` is reused across the
+/// plane of channels `from_channel..` (those below are done already), in parallel when there are enough outputs. `scratch` is reused across the
 /// planes of a task (MobileNet's 7x7 planes are small enough that allocating per
 /// plane showed).
-fn for_each_plane<T: Scalar, F>(ops: &Operands<'_, T>, y: &mut [T], plane: F)
+fn for_each_plane<T: Scalar, F>(ops: &Operands<'_, T>, y: &mut [T], from_channel: usize, plane: F)
 where
     F: Fn(&mut Vec<T>, &[T], &[T], &mut [T], &PlaneEpilogue<'_, T>) + Sync,
 {
@@ -302,6 +302,9 @@ where
     let (isz, osz, ksz) = (g.in_size(), g.out_size(), g.kernel_size());
     let work = |scratch: &mut Vec<T>, (p, yp): (usize, &mut [T])| {
         let c = p % g.c_out;
+        if c < from_channel {
+            return;
+        }
         let epi = PlaneEpilogue {
             bias: ops.bias.map(|b| b[c]),
             residual: ops.residual.map(|z| &z[p * osz..(p + 1) * osz]),
@@ -320,15 +323,80 @@ where
 /// Depthwise `K x K` planes through the flat windows; the phase layout and tap
 /// offsets are worked out once for all planes.
 fn depthwise_k<T: Scalar, const K: usize>(ops: &Operands<'_, T>, y: &mut [T]) {
+    let blocked = blocked_f32(ops, y, K);
+    if blocked == ops.g.c_out {
+        return;
+    }
     let ph = Phases::new(ops.lat, K);
     let tap_at: [[usize; K]; K] = std::array::from_fn(|ky| std::array::from_fn(|kx| ph.tap_at(ky, kx)));
     let need = ph.len() + ph.acc_len(ph.band);
-    for_each_plane(ops, y, |scratch, xp, wk, yp, epi| {
+    for_each_plane(ops, y, blocked, |scratch, xp, wk, yp, epi| {
         if scratch.len() < need {
             scratch.resize(need, T::ZERO);
         }
         with_fma!(depthwise_flat::<T, K>(&ph, &tap_at, xp, wk, yp, epi, scratch))
     });
+}
+
+/// Small f32 planes on AVX-512 (`depthwise_blocked.rs`): runs whole blocks of 16
+/// channels and returns how many channels of every image it did (0 where it does
+/// not apply: other types or CPUs, large planes, a residual, under 16 channels).
+fn blocked_f32<T: Scalar>(ops: &Operands<'_, T>, y: &mut [T], k: usize) -> usize {
+    #[cfg(all(target_arch = "x86_64", ronn_avx512))]
+    {
+        use super::depthwise_blocked::{block16, block_weights, Blocked, LANES};
+        use ronn_core::simd::{SimdFeatures, SimdLevel};
+        let f = SimdFeatures::get();
+        let c = ops.g.c_out;
+        if !(f.supports(SimdLevel::Avx512) && f.supports(SimdLevel::Avx2Fma)) || ops.residual.is_some() || c < LANES {
+            return 0;
+        }
+        let Some(geo) = Blocked::new(ops.lat, k) else { return 0 };
+        let (Some(x), Some(w), Some(yf)) = (as_f32(ops.x), as_f32(ops.w), as_f32_mut(y)) else { return 0 };
+        let bias = ops.bias.and_then(as_f32);
+        let (isz, osz, kk) = (ops.g.in_size(), ops.g.out_size(), k * k);
+        let blocks = c / LANES;
+        let wb = block_weights(w, c, kk);
+        let act = ops.act;
+        for (n, yimg) in yf.chunks_mut(c * osz).enumerate() {
+            let work = |scratch: &mut Vec<f32>, (b, yb): (usize, &mut [f32])| {
+                scratch.resize(geo.scratch_len(), 0.0);
+                let xb = &x[(n * c + b * LANES) * isz..(n * c + (b + 1) * LANES) * isz];
+                let bb = bias.map(|v| &v[b * LANES..(b + 1) * LANES]);
+                // SAFETY: AVX-512F, AVX2 and FMA were checked above.
+                unsafe { block16(&geo, xb, &wb[b * kk * LANES..(b + 1) * kk * LANES], bb, act, yb, scratch) };
+            };
+            let yblocks = &mut yimg[..blocks * LANES * osz];
+            if yblocks.len() >= 1 << 15 {
+                yblocks.par_chunks_mut(LANES * osz).enumerate().for_each_init(Vec::new, work);
+            } else {
+                let mut scratch = Vec::new();
+                yblocks.chunks_mut(LANES * osz).enumerate().for_each(|item| work(&mut scratch, item));
+            }
+        }
+        blocks * LANES
+    }
+    #[cfg(not(all(target_arch = "x86_64", ronn_avx512)))]
+    {
+        let _ = (ops, y, k);
+        0
+    }
+}
+
+/// `s` as `&[f32]` when `T` is f32.
+#[cfg(all(target_arch = "x86_64", ronn_avx512))]
+fn as_f32<T: 'static>(s: &[T]) -> Option<&[f32]> {
+    // SAFETY: T is f32 (same type, so same size, alignment and validity).
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) })
+}
+
+/// `s` as `&mut [f32]` when `T` is f32.
+#[cfg(all(target_arch = "x86_64", ronn_avx512))]
+fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
+    // SAFETY: T is f32 (same type, so same size, alignment and validity).
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
 }
 
 /// One depthwise plane through the flat windows, `yp` fully overwritten.

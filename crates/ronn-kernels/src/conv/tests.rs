@@ -65,6 +65,31 @@ fn geom(
     }
 }
 
+/// A square-kernel 2-D geometry with an explicit output grid (which may stop
+/// short of the padded input), dilation 1: `(batch, c_in, c_out, group)`.
+fn geom_to(
+    chans: (usize, usize, usize, usize),
+    i: [usize; 2],
+    o: [usize; 2],
+    k: usize,
+    s: usize,
+    p: usize,
+) -> ConvGeom {
+    let (batch, c_in, c_out, group) = chans;
+    ConvGeom {
+        batch,
+        c_in,
+        c_out,
+        group,
+        in_spatial: i.to_vec(),
+        out_spatial: o.to_vec(),
+        kernel: vec![k, k],
+        strides: vec![s, s],
+        dilations: vec![1, 1],
+        pads_begin: vec![p, p],
+    }
+}
+
 #[test]
 fn conv_variants_match_reference() {
     let cases = [
@@ -210,18 +235,7 @@ mod timing {
             let mut total_t = 0.0;
             for &(ci, co, hw, k, s, p, grp) in &shapes {
                 let o = (hw + 2 * p - k) / s + 1;
-                let g = ConvGeom {
-                    batch: 1,
-                    c_in: ci,
-                    c_out: co,
-                    group: grp,
-                    in_spatial: vec![hw, hw],
-                    out_spatial: vec![o, o],
-                    kernel: vec![k, k],
-                    strides: vec![s, s],
-                    dilations: vec![1, 1],
-                    pads_begin: vec![p, p],
-                };
+                let g = super::geom_to((1, ci, co, grp), [hw, hw], [o, o], k, s, p);
                 let x = vec![0.5f32; ci * hw * hw];
                 let w = vec![0.25f32; co * ci / grp * k * k];
                 let bias = vec![0.1f32; co];
@@ -272,18 +286,7 @@ fn flat_window_kernels_match_reference() {
                     let (Some(oh), Some(ow)) = (full(ih), full(iw)) else { continue };
                     for (oh, ow) in [(oh, ow), (oh.saturating_sub(1).max(1), ow)] {
                         for &(batch, c_in, c_out, group) in &channels {
-                            let g = ConvGeom {
-                                batch,
-                                c_in,
-                                c_out,
-                                group,
-                                in_spatial: vec![ih, iw],
-                                out_spatial: vec![oh, ow],
-                                kernel: vec![k, k],
-                                strides: vec![s, s],
-                                dilations: vec![1, 1],
-                                pads_begin: vec![p, p],
-                            };
+                            let g = geom_to((batch, c_in, c_out, group), [ih, iw], [oh, ow], k, s, p);
                             let x: Vec<f64> =
                                 (0..batch * c_in * ih * iw).map(|i| ((i * 31 % 17) as f64) - 8.0).collect();
                             let w: Vec<f64> =
@@ -309,4 +312,42 @@ fn flat_window_kernels_match_reference() {
         }
     }
     assert!(checked > 500, "{checked}");
+}
+
+/// Depthwise f32 with 16+ channels on small planes: the 16-channel blocked
+/// kernel on AVX-512 CPUs (`depthwise_blocked.rs`), the flat windows for the
+/// channels past the last full block; batch 2, strides 1 and 2, 3x3 and 5x5,
+/// bias and activations.
+#[test]
+fn depthwise_channel_blocks_match_reference() {
+    for (c, hw, k, s, p) in [(16, 7, 3, 1, 1), (37, 7, 5, 1, 2), (32, 14, 3, 2, 1), (21, 14, 5, 2, 2), (48, 9, 3, 1, 0)]
+    {
+        let o = (hw + 2 * p - k) / s + 1;
+        let g = geom_to((2, c, c, c), [hw, hw], [o, o], k, s, p);
+        let x: Vec<f64> = (0..2 * c * hw * hw).map(|i| ((i * 31 % 17) as f64) - 8.0).collect();
+        let w: Vec<f64> = (0..c * k * k).map(|i| ((i * 7 % 5) as f64) - 2.0).collect();
+        let b: Vec<f64> = (0..c).map(|i| i as f64 * 0.5 - 4.0).collect();
+        let want = reference(&g, &x, &w, Some(&b));
+        let f = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+        let (xf, wf, bf) = (f(&x), f(&w), f(&b));
+        let mut y = vec![f32::NAN; want.len()];
+        for act in [Activation::None, Activation::Relu, Activation::Clip { min: 0.0, max: 6.0 }, Activation::Silu] {
+            conv(&g, &xf, &wf, Some(&bf), &mut y, act).unwrap();
+            for (i, (&got, &v)) in y.iter().zip(&want).enumerate() {
+                let exp = match act {
+                    Activation::None => v,
+                    Activation::Relu => v.max(0.0),
+                    Activation::Clip { .. } => v.clamp(0.0, 6.0),
+                    _ => v / (1.0 + (-v).exp()),
+                };
+                assert!(
+                    (got as f64 - exp).abs() <= 1e-5 * exp.abs().max(1.0),
+                    "{act:?} c={c} hw={hw} k={k} s={s} at {i}: {got} vs {exp}"
+                );
+            }
+        }
+        conv(&g, &xf, &wf, None, &mut y, Activation::None).unwrap();
+        let nobias = reference(&g, &x, &w, None);
+        assert!(y.iter().zip(&nobias).all(|(a, b)| *a as f64 == *b), "no bias c={c}");
+    }
 }
