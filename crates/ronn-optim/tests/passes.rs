@@ -47,6 +47,28 @@ fn o0_changes_nothing_and_o1_removes_identity_and_dead_nodes() {
 }
 
 #[test]
+fn dropout_goes_unless_its_mask_is_read() {
+    // Mask named but unread: removed. Mask read by a node or a graph output: kept.
+    let graph = |mask_use: Option<&str>| Graph {
+        nodes: [
+            vec![Node::new("Dropout", &["x"], &["a", "mask"], 13), Node::new("Relu", &["a"], &["y"], 13)],
+            mask_use.map(|_| Node::new("Not", &["mask"], &["nm"], 13)).into_iter().collect(),
+        ]
+        .concat(),
+        inputs: vec![vi("x", &[2])],
+        outputs: [vec![vi("y", &[2])], mask_use.map(|o| vi(o, &[2])).into_iter().collect()].concat(),
+        ..Default::default()
+    };
+    let mut g = graph(None);
+    optimize(&mut g, OptLevel::O1, &AddOnly).unwrap();
+    assert_eq!(g.nodes.len(), 1);
+    assert_eq!(g.nodes[0].inputs, vec!["x".to_string()]);
+    let mut g = graph(Some("nm"));
+    optimize(&mut g, OptLevel::O1, &AddOnly).unwrap();
+    assert!(g.nodes.iter().any(|n| n.op_type == "Dropout"), "{:?}", g.nodes);
+}
+
+#[test]
 fn constant_chains_fold_and_shape_of_static_values_folds() {
     let one = Tensor::from_vec(vec![2], vec![1i64, 2]).unwrap();
     let mut g = Graph {
