@@ -336,11 +336,10 @@ fn max_plane_2d_f32(x: &[f32], y: &mut [f32], g: &Geo, sp: &[Vec<Span>; 3]) {
                 }
             }
         }
-        for (ox, (slot, sw)) in yrow.iter_mut().zip(&sp[2]).enumerate() {
-            if vector && (a..b).contains(&ox) {
-                continue;
-            }
-            *slot = if sw.t1 > sw.t0 {
+        let border = if vector { (0..a).chain(b..ow) } else { (0..ow).chain(0..0) };
+        for ox in border {
+            let sw = &sp[2][ox];
+            yrow[ox] = if sw.t1 > sw.t0 {
                 let w0 = (sw.start + sw.t0 as i64) as usize;
                 let w1 = (sw.start + sw.t1 as i64) as usize;
                 colmax.get(w0..w1).unwrap_or(&[]).iter().fold(f32::NEG_INFINITY, |m, &v| max(m, v))
