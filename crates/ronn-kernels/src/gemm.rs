@@ -274,22 +274,25 @@ fn split_across_threads<T: Scalar>(
 }
 
 /// Single-threaded `C = A * B` for contiguous row-major `A[m x k]`, `B[k x n]`
-/// into a C addressed by pointer (row stride `ldc`), for callers that write
+/// (B's row stride `ldb`) into a C addressed by pointer (row stride `ldc`), for callers that write
 /// disjoint blocks of one output from several threads.
 ///
 /// # Safety
 /// `c` must point to an `m x n` block with row stride `ldc >= n` that no other
 /// thread reads or writes during the call; T must be f32 or f64.
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm_rm_into<T: Scalar>(
     m: usize,
     n: usize,
     k: usize,
     a: &[T],
     b: &[T],
+    ldb: usize,
     c: *mut T,
     ldc: usize,
 ) -> Result<()> {
-    if a.len() < m * k || b.len() < k * n || ldc < n {
+    let b_fits = k == 0 || (ldb >= n && b.len() >= (k - 1) * ldb + n);
+    if a.len() < m * k || !b_fits || ldc < n {
         return Err(Error::Internal(format!("gemm: operands too short for {m}x{n}x{k}")));
     }
     if m == 0 || n == 0 {
@@ -303,7 +306,7 @@ pub(crate) unsafe fn gemm_rm_into<T: Scalar>(
         return Ok(());
     }
     // SAFETY: A and B were checked above; C per this function's contract.
-    unsafe { gemm_block(m, n, k, a.as_ptr(), (k, 1), b.as_ptr(), (n, 1), c, ldc, T::ONE, T::ZERO) };
+    unsafe { gemm_block(m, n, k, a.as_ptr(), (k, 1), b.as_ptr(), (ldb, 1), c, ldc, T::ONE, T::ZERO) };
     Ok(())
 }
 

@@ -351,3 +351,24 @@ fn depthwise_channel_blocks_match_reference() {
         assert!(y.iter().zip(&nobias).all(|(a, b)| *a as f64 == *b), "no bias c={c}");
     }
 }
+
+/// 1x1 convolutions on a 3-thread pool: several column tiles per image, and one
+/// tile split into blocks of output rows, each task with its own epilogue.
+#[test]
+fn pointwise_tasks_match_reference() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+    for (c, m, hw) in [(8, 40, 70), (16, 64, 9), (5, 3, 11)] {
+        let g = geom_to((1, c, m, 1), [hw, hw], [hw, hw], 1, 1, 0);
+        let x: Vec<f64> = (0..c * hw * hw).map(|i| ((i * 31 % 17) as f64) - 8.0).collect();
+        let w: Vec<f64> = (0..m * c).map(|i| ((i * 7 % 5) as f64) - 2.0).collect();
+        let b: Vec<f64> = (0..m).map(|i| i as f64 * 0.5).collect();
+        let z: Vec<f64> = (0..m * hw * hw).map(|i| ((i * 5 % 7) as f64) - 3.0).collect();
+        let want = reference(&g, &x, &w, Some(&b));
+        let fused: Vec<f64> = want.iter().zip(&z).map(|(v, r)| (v + r).max(0.0)).collect();
+        let mut y = vec![f64::NAN; want.len()];
+        pool.install(|| conv(&g, &x, &w, Some(&b), &mut y, Activation::None)).unwrap();
+        assert_eq!(y, want, "{g:?}");
+        pool.install(|| conv_fused(&g, &x, &w, Some(&b), Some(&z), &mut y, Activation::Relu)).unwrap();
+        assert_eq!(y, fused, "residual {g:?}");
+    }
+}
