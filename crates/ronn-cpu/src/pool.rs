@@ -15,8 +15,11 @@
 //! uint8, ...); the averaging pools on f32, f64, f16, bf16 (f16/bf16 in f32). Planes
 //! (N x C) run in parallel for large inputs.
 
+mod flat;
+
 use crate::helpers::{input, ints_of, kernel, opt_input, output, outputs};
 use crate::softmax::{check_float, Load, Real, PAR_THRESHOLD};
+use flat::{FlatPool, Fold2d, MaxFold, SumFold};
 use rayon::prelude::*;
 use ronn_core::{DType, Element, Error, Result, Tensor};
 use ronn_ir::{BuildCtx, Kernel, KernelRegistry, Node};
@@ -213,21 +216,28 @@ fn spans(g: &Geo, dim: usize) -> Vec<Span> {
         .collect()
 }
 
-/// Runs `f(plane_in, plane_out, plane_index)` over every (n, c) plane, in parallel when large.
-fn for_planes<A: Sync, B: Send>(
+/// Runs `f(plane_in, plane_out)` over every (n, c) plane, in parallel when large.
+fn for_planes<A: Sync, B: Send>(x: &[A], y: &mut [B], ip: usize, op: usize, f: impl Fn(&[A], &mut [B]) + Sync + Send) {
+    for_planes_with(x, y, ip, op, || (), |_, a, b| f(a, b));
+}
+
+/// [`for_planes`] with a scratch value made by `init` once per task, not per plane.
+fn for_planes_with<A: Sync, B: Send, S>(
     x: &[A],
     y: &mut [B],
     ip: usize,
     op: usize,
-    f: impl Fn(&[A], &mut [B], usize) + Sync + Send,
+    init: impl Fn() -> S + Sync + Send,
+    f: impl Fn(&mut S, &[A], &mut [B]) + Sync + Send,
 ) {
     if ip == 0 || op == 0 {
         return;
     }
     if x.len() >= PAR_THRESHOLD && x.len() / ip > 1 {
-        x.par_chunks(ip).zip(y.par_chunks_mut(op)).enumerate().for_each(|(i, (a, b))| f(a, b, i));
+        x.par_chunks(ip).zip(y.par_chunks_mut(op)).for_each_init(init, |s, (a, b)| f(s, a, b));
     } else {
-        x.chunks(ip).zip(y.chunks_mut(op)).enumerate().for_each(|(i, (a, b))| f(a, b, i));
+        let mut s = init();
+        x.chunks(ip).zip(y.chunks_mut(op)).for_each(|(a, b)| f(&mut s, a, b));
     }
 }
 
@@ -268,84 +278,6 @@ fn max_plane_fast<T: Element>(x: &[T], y: &mut [T], g: &Geo, sp: &[Vec<Span>; 3]
                     *slot = best.unwrap_or_default();
                 }
             }
-        }
-    }
-}
-
-/// f32 2-D max pool without dilation (every CNN's stem): the max over a window's
-/// rows first (a vectorizable pass over whole input rows), then over its columns:
-/// for the outputs whose window lies inside the row as `k` shifted contiguous
-/// maxima (stride 2 through the row's even/odd halves), the border ones one by one
-/// (a per-output loop over 3 strided values was 80% of SqueezeNet's pools).
-fn max_plane_2d_f32(x: &[f32], y: &mut [f32], g: &Geo, sp: &[Vec<Span>; 3]) {
-    let iw = g.ins[2];
-    let ow = sp[2].len();
-    let (kw, sw) = (g.k[2], g.s[2]);
-    // Interior outputs a..b: window fully inside the row (a contiguous run).
-    let full = |o: &usize| sp[2][*o].t0 == 0 && sp[2][*o].t1 == kw && sp[2][*o].start >= 0;
-    let a = (0..ow).find(full).unwrap_or(ow);
-    let b = (a..ow).find(|o| !full(o)).unwrap_or(ow);
-    let vector = b > a && (sw == 1 || sw == 2);
-    let mut colmax = vec![f32::NEG_INFINITY; iw];
-    let mut halves = vec![f32::NEG_INFINITY; if sw == 2 { 2 * (b - a + kw) } else { 0 }];
-    for (yrow, sh) in y.chunks_mut(ow.max(1)).zip(&sp[1]) {
-        if sh.t1 <= sh.t0 {
-            yrow.fill(0.0);
-            continue;
-        }
-        // t0..t1 are the window's rows inside the image (spans() checked them).
-        let row = |t: usize| {
-            let r = (sh.start + t as i64) as usize;
-            x.get(r * iw..(r + 1) * iw).unwrap_or(&[])
-        };
-        colmax.fill(f32::NEG_INFINITY);
-        for t in sh.t0..sh.t1 {
-            for (c, &v) in colmax.iter_mut().zip(row(t)) {
-                *c = if v > *c { v } else { *c };
-            }
-        }
-        let max = |m: f32, v: f32| if v > m { v } else { m };
-        if vector {
-            let base = sp[2][a].start as usize;
-            let out = &mut yrow[a..b];
-            if sw == 1 {
-                out.copy_from_slice(&colmax[base..base + (b - a)]);
-                for t in 1..kw {
-                    for (o, &v) in out.iter_mut().zip(&colmax[base + t..]) {
-                        *o = max(*o, v);
-                    }
-                }
-            } else {
-                // halves = [even | odd] of colmax[base..], (b - a + kw) each.
-                let half = b - a + kw;
-                let (even, odd) = halves.split_at_mut(half);
-                let src = &colmax[base..iw.min(base + 2 * half)];
-                for ((pair, e), o) in src.chunks_exact(2).zip(even.iter_mut()).zip(odd.iter_mut()) {
-                    *e = pair[0];
-                    *o = pair[1];
-                }
-                if src.len() % 2 == 1 {
-                    even[src.len() / 2] = src[src.len() - 1];
-                }
-                out.copy_from_slice(&even[..b - a]);
-                for t in 1..kw {
-                    let phase: &[f32] = if t % 2 == 0 { even } else { odd };
-                    for (o, &v) in out.iter_mut().zip(&phase[t / 2..]) {
-                        *o = max(*o, v);
-                    }
-                }
-            }
-        }
-        let border = if vector { (0..a).chain(b..ow) } else { (0..ow).chain(0..0) };
-        for ox in border {
-            let sw = &sp[2][ox];
-            yrow[ox] = if sw.t1 > sw.t0 {
-                let w0 = (sw.start + sw.t0 as i64) as usize;
-                let w1 = (sw.start + sw.t1 as i64) as usize;
-                colmax.get(w0..w1).unwrap_or(&[]).iter().fold(f32::NEG_INFINITY, |m, &v| max(m, v))
-            } else {
-                0.0
-            };
         }
     }
 }
@@ -489,21 +421,18 @@ fn build_pool(ctx: &BuildCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
             if x.dtype() == DType::String || x.dtype() == DType::Bool {
                 return Err(Error::TypeMismatch(format!("MaxPool does not take {} tensors", x.dtype())));
             }
-            if !want_idx && x.dtype() == DType::Float32 && g.ins[0] == 1 && g.d == [1, 1, 1] {
-                // Every output is written; the pool's buffer avoids page-faulting a fresh one.
-                let mut y = ronn_core::pool::for_overwrite::<f32>(planes * op);
-                for_planes(x.as_slice::<f32>()?, &mut y, ip, op, |xp, yp, _| max_plane_2d_f32(xp, yp, &g, &sp));
-                return output(Tensor::from_vec(oshape, y)?);
+            if let Some(flat) = FlatPool::new(&g, &sp, None).filter(|_| !want_idx && x.dtype() == DType::Float32) {
+                return flat_pool::<MaxFold>(&flat, x, planes, ip, op, oshape);
             }
             return ronn_core::dispatch_dtype!(x.dtype(), T => {
                 let xv = x.as_slice::<T>()?;
                 let mut y = vec![T::default(); planes * op];
                 if !want_idx {
-                    for_planes(xv, &mut y, ip, op, |xp, yp, _| max_plane_fast(xp, yp, &g, &sp));
+                    for_planes(xv, &mut y, ip, op, |xp, yp| max_plane_fast(xp, yp, &g, &sp));
                     return output(Tensor::from_vec(oshape, y)?);
                 }
                 let mut pairs: Vec<(T, usize)> = vec![(T::default(), 0); planes * op];
-                for_planes(xv, &mut pairs, ip, op, |xp, pp, _| {
+                for_planes(xv, &mut pairs, ip, op, |xp, pp| {
                     let mut yy = vec![T::default(); op];
                     let mut ii = vec![0usize; op];
                     max_plane(xp, &mut yy, Some(&mut ii), &g, &sp);
@@ -529,18 +458,44 @@ fn build_pool(ctx: &BuildCtx, kind: Kind) -> Result<Box<dyn Kernel>> {
             }, _ => Err(Error::TypeMismatch(format!("MaxPool does not take {} tensors", x.dtype()))));
         }
         check_float(x, "pool input")?;
+        if kind == Kind::Avg && x.dtype() == DType::Float32 {
+            if let Some(flat) = FlatPool::new(&g, &sp, Some(include_pad)) {
+                return flat_pool::<SumFold>(&flat, x, planes, ip, op, oshape);
+            }
+        }
         if x.dtype() == DType::Float64 {
             let xv = f64::load(x)?;
             let mut y = vec![0f64; planes * op];
-            for_planes(&xv, &mut y, ip, op, |xp, yp, _| avg_plane(xp, yp, &g, &sp, kind, include_pad, p));
+            for_planes(&xv, &mut y, ip, op, |xp, yp| avg_plane(xp, yp, &g, &sp, kind, include_pad, p));
             output(f64::store(x.dtype(), oshape, y)?)
         } else {
             let xv = f32::load(x)?;
             let mut y = vec![0f32; planes * op];
-            for_planes(&xv, &mut y, ip, op, |xp, yp, _| avg_plane(xp, yp, &g, &sp, kind, include_pad, p));
+            for_planes(&xv, &mut y, ip, op, |xp, yp| avg_plane(xp, yp, &g, &sp, kind, include_pad, p));
             output(f32::store(x.dtype(), oshape, y)?)
         }
     })
+}
+
+/// An f32 max or average pool through [`FlatPool`], into the memory pool's buffer
+/// (every output is written; a fresh one page-faults).
+fn flat_pool<F: Fold2d>(
+    flat: &FlatPool,
+    x: &Tensor,
+    planes: usize,
+    ip: usize,
+    op: usize,
+    oshape: Vec<usize>,
+) -> Result<Vec<ronn_core::Value>> {
+    let mut y = ronn_core::pool::for_overwrite::<f32>(planes * op);
+    let scratch = || flat.scratch::<F>();
+    for_planes_with(x.as_slice::<f32>()?, &mut y, ip, op, scratch, |s, xp, yp| {
+        ronn_core::simd::with_best_simd(
+            #[inline(always)]
+            || flat.plane::<F>(xp, yp, s),
+        )
+    });
+    output(Tensor::from_vec(oshape, y)?)
 }
 
 // ---------------------------------------------------------------- global pools

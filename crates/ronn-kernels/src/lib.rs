@@ -5,6 +5,7 @@
 pub mod conv;
 pub mod gemm;
 pub mod qgemm;
+pub mod rows;
 pub mod winograd;
 
 pub use conv::{conv as conv_nd, conv_fused, conv_transpose, Activation, ConvGeom};

@@ -3,13 +3,14 @@
 //! - O0: nothing; the graph runs as the file says.
 //! - O1: identity/dropout removal, shape folding (Shape/Size of statically known
 //!   shapes) alternating with constant folding, dead-node removal.
-//! - O2 (default): O1, then Conv+BatchNormalization folding, then Conv (+ residual
-//!   Add) (+ activation) fusion into `com.microsoft.FusedConv`; MatMulInteger -> Cast -> Mul
-//!   (-> Add) into `com.microsoft.MatMulIntegerToFloat`.
+//! - O2 (default): O1, then folding of BatchNormalization and per-channel Mul/Add
+//!   into the Conv before them, then Conv (+ residual Add) (+ activation) fusion
+//!   into `com.microsoft.FusedConv`; MatMulInteger -> Cast -> Mul (-> Add) into
+//!   `com.microsoft.MatMulIntegerToFloat`.
 //! - O3: O2 (layout and memory-plan work lands here; see the performance issue).
 
 use crate::{
-    constant_folding, conv_bn_fusion, conv_fusion, dead_nodes, identity_elimination, qmatmul_fusion, shape_folding,
+    constant_folding, conv_affine_fusion, conv_fusion, dead_nodes, identity_elimination, qmatmul_fusion, shape_folding,
     ConstantEvaluator,
 };
 use ronn_core::Result;
@@ -45,7 +46,7 @@ pub fn optimize(g: &mut Graph, level: OptLevel, eval: &dyn ConstantEvaluator) ->
         dead_nodes::run(g);
     }
     if level >= OptLevel::O2 {
-        conv_bn_fusion::run(g)?;
+        conv_affine_fusion::run(g)?;
         dead_nodes::run(g);
         conv_fusion::run(g)?;
         qmatmul_fusion::run(g);

@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod constant_folding;
-pub mod conv_bn_fusion;
+pub mod conv_affine_fusion;
 pub mod conv_fusion;
 pub mod dead_nodes;
 pub mod identity_elimination;

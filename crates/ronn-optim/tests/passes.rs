@@ -90,6 +90,51 @@ fn constant_chains_fold_and_shape_of_static_values_folds() {
 }
 
 #[test]
+fn conv_mul_add_by_channel_constants_fold_into_conv() {
+    // Caffe2's BatchNormalization export: Conv -> Mul [C,1,1] -> Add [1,C,1,1] -> Relu
+    // becomes one FusedConv; a constant that varies along a spatial axis, or a Conv
+    // output read twice, stays as it is.
+    let w = Tensor::from_vec(vec![2, 1, 1, 1], vec![1.0f32, 2.0]).unwrap();
+    let graph = |mul_shape: Vec<usize>, second_reader: bool| Graph {
+        nodes: [
+            vec![
+                Node::new("Conv", &["x", "w", "b"], &["c"], 13),
+                Node::new("Mul", &["s", "c"], &["m"], 13),
+                Node::new("Add", &["m", "t"], &["a"], 13),
+                Node::new("Relu", &["a"], &["y"], 13),
+            ],
+            if second_reader { vec![Node::new("Neg", &["c"], &["n"], 13)] } else { vec![] },
+        ]
+        .concat(),
+        inputs: vec![vi("x", &[1, 1, 2, 2])],
+        outputs: [vec![vi("y", &[1, 2, 2, 2])], if second_reader { vec![vi("n", &[1, 2, 2, 2])] } else { vec![] }]
+            .concat(),
+        initializers: [
+            ("w".to_string(), w.clone()),
+            ("b".to_string(), Tensor::from_vec(vec![2], vec![1.0f32, -1.0]).unwrap()),
+            ("s".to_string(), Tensor::from_vec(mul_shape.clone(), vec![3.0f32; mul_shape.iter().product()]).unwrap()),
+            ("t".to_string(), Tensor::from_vec(vec![1, 2, 1, 1], vec![0.5f32, 0.25]).unwrap()),
+        ]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    let mut g = graph(vec![2, 1, 1], false);
+    optimize(&mut g, OptLevel::O2, &AddOnly).unwrap();
+    assert_eq!(g.nodes.len(), 1, "{:?}", g.nodes.iter().map(|n| &n.op_type).collect::<Vec<_>>());
+    let conv = &g.nodes[0];
+    assert_eq!((conv.op_type.as_str(), conv.outputs[0].as_str()), ("FusedConv", "y"));
+    // w' = w * 3; b' = b * 3 + t
+    assert_eq!(g.initializers[&conv.inputs[1]].as_slice::<f32>().unwrap(), &[3.0, 6.0]);
+    assert_eq!(g.initializers[&conv.inputs[2]].as_slice::<f32>().unwrap(), &[3.5, -2.75]);
+    for (shape, reader) in [(vec![2, 2, 1], false), (vec![1, 1, 2, 2, 1], false), (vec![2, 1, 1], true)] {
+        let mut g = graph(shape.clone(), reader);
+        optimize(&mut g, OptLevel::O2, &AddOnly).unwrap();
+        assert!(g.nodes.iter().any(|n| n.op_type == "Mul"), "{shape:?} {reader}: {:?}", g.nodes);
+    }
+}
+
+#[test]
 fn conv_bn_folds_into_conv_weights() {
     let w = Tensor::from_vec(vec![2, 1, 1, 1], vec![1.0f32, 2.0]).unwrap();
     let f = |v: [f32; 2]| Tensor::from_vec(vec![2], v.to_vec()).unwrap();

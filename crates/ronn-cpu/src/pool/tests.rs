@@ -103,26 +103,53 @@ fn averagepool_ceil_last_window_starts_on_pad() {
 }
 
 #[test]
-fn maxpool_f32_rows_path_matches_generic() {
-    // The f32 2-D path (vectorized interior, stride 1 and 2) against the generic
-    // kernel on f64, over kernels, strides, pads and odd/even widths.
-    for (ih, iw, k, s, p) in
-        [(9, 11, 3, 2, 0), (8, 8, 3, 2, 1), (7, 12, 2, 2, 0), (10, 9, 3, 1, 1), (6, 13, 4, 3, 1), (5, 5, 3, 2, 1)]
-    {
-        let n = Node::new("MaxPool", &["x"], &["y"], 12)
-            .with_attr("kernel_shape", ints(&[k, k]))
-            .with_attr("strides", ints(&[s, s]))
-            .with_attr("pads", ints(&[p, p, p, p]));
-        let v: Vec<f64> = (0..2 * 3 * ih * iw).map(|i| ((i * 53 % 97) as f64) - 48.0).collect();
-        let x32 =
-            Tensor::from_vec(vec![2, 3, ih as usize, iw as usize], v.iter().map(|&a| a as f32).collect::<Vec<f32>>())
-                .unwrap();
-        let x64 = Tensor::from_vec(vec![2, 3, ih as usize, iw as usize], v).unwrap();
-        let y32 = run_node(&n, vec![x32]).unwrap();
-        let y64 = run_node(&n, vec![x64]).unwrap();
-        assert_eq!(y32[0].shape(), y64[0].shape());
-        let want: Vec<f32> = y64[0].as_slice::<f64>().unwrap().iter().map(|&a| a as f32).collect();
-        assert_eq!(y32[0].as_slice::<f32>().unwrap(), &want[..], "{ih}x{iw} k{k} s{s} p{p}");
+fn f32_flat_pools_match_generic() {
+    // The f32 flat-plane path (row folds, then shifted column folds; averages scaled
+    // by per-row and per-column counts) against the generic per-output kernel on
+    // f64, for MaxPool and AveragePool: square and rectangular kernels, column
+    // strides 1, 2 (even/odd halves) and 3, row strides 1 and 2, pads up to k - 1,
+    // ceil mode, both count_include_pad settings, a 1-D pool.
+    // Rows from 32 wide are folded straight from the input, narrower ones through a padded copy.
+    let cases: [(&[usize], &[i64], &[i64], &[i64], i64); 15] = [
+        (&[14, 14], &[3, 3], &[1, 1], &[1, 1, 1, 1], 0),
+        (&[9, 11], &[3, 3], &[2, 2], &[0, 0, 0, 0], 1),
+        (&[8, 8], &[3, 3], &[2, 2], &[1, 1, 1, 1], 1),
+        (&[7, 12], &[2, 2], &[2, 2], &[0, 0, 0, 0], 0),
+        (&[6, 13], &[4, 4], &[3, 3], &[1, 1, 1, 1], 1),
+        (&[7, 7], &[7, 7], &[1, 1], &[0, 0, 0, 0], 0),
+        (&[5, 5], &[3, 3], &[2, 2], &[2, 2, 2, 2], 0),
+        (&[10, 9], &[2, 3], &[2, 1], &[1, 0, 0, 2], 0),
+        (&[9, 10], &[3, 2], &[1, 2], &[0, 1, 2, 0], 1),
+        (&[15, 17], &[3, 5], &[1, 3], &[1, 2, 1, 2], 0),
+        (&[19], &[3], &[2], &[1, 1], 1),
+        (&[11, 40], &[3, 3], &[2, 2], &[1, 1, 1, 1], 0),
+        (&[12, 33], &[3, 3], &[1, 1], &[1, 1, 1, 1], 1),
+        (&[6, 35], &[3, 2], &[2, 3], &[1, 0, 2, 1], 1),
+        (&[50], &[4], &[1], &[2, 1], 0),
+    ];
+    for (spatial, k, s, p, ceil) in cases {
+        for (op, include_pad) in [("MaxPool", 0), ("AveragePool", 0), ("AveragePool", 1)] {
+            let n = Node::new(op, &["x"], &["y"], 19)
+                .with_attr("kernel_shape", ints(k))
+                .with_attr("strides", ints(s))
+                .with_attr("pads", ints(p))
+                .with_attr("ceil_mode", Attribute::Int(ceil))
+                .with_attr("count_include_pad", Attribute::Int(include_pad));
+            let shape = [&[2, 3][..], spatial].concat();
+            let v: Vec<f64> =
+                (0..shape.iter().product::<usize>()).map(|i| ((i * 53 % 97) as f64) / 8.0 - 6.0).collect();
+            let x32 = Tensor::from_vec(shape.clone(), v.iter().map(|&a| a as f32).collect::<Vec<f32>>()).unwrap();
+            let x64 = Tensor::from_vec(shape, v).unwrap();
+            let y32 = run_node(&n, vec![x32]).unwrap();
+            let y64 = run_node(&n, vec![x64]).unwrap();
+            assert_eq!(y32[0].shape(), y64[0].shape());
+            let got = y32[0].as_slice::<f32>().unwrap();
+            let want = y64[0].as_slice::<f64>().unwrap();
+            let case = format!("{op} {spatial:?} k{k:?} s{s:?} p{p:?} ceil{ceil} include_pad{include_pad}");
+            for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+                assert!((g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()), "{case} [{i}]: {g} vs {w}");
+            }
+        }
     }
 }
 
