@@ -110,7 +110,9 @@ fn f32_flat_pools_match_generic() {
     // strides 1, 2 (even/odd halves) and 3, row strides 1 and 2, pads up to k - 1,
     // ceil mode, both count_include_pad settings, a 1-D pool.
     // Rows from 32 wide are folded straight from the input, narrower ones through a padded copy.
-    let cases: [(&[usize], &[i64], &[i64], &[i64], i64); 15] = [
+    // (spatial dims, kernel_shape, strides, pads, ceil_mode)
+    type Case = (&'static [usize], &'static [i64], &'static [i64], &'static [i64], i64);
+    let cases: [Case; 15] = [
         (&[14, 14], &[3, 3], &[1, 1], &[1, 1, 1, 1], 0),
         (&[9, 11], &[3, 3], &[2, 2], &[0, 0, 0, 0], 1),
         (&[8, 8], &[3, 3], &[2, 2], &[1, 1, 1, 1], 1),
