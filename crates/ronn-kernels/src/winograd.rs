@@ -86,14 +86,15 @@ impl Winograd {
         // With 8 channels the transforms eat the gain (1.0-1.1x).
         let tiles = g.out_spatial[0].div_ceil(4) * g.out_spatial[1].div_ceil(4) * g.batch;
         // Inside a whole model the transformed weights come from L3/DRAM, not from a
-        // warm cache as in the timing test: at 14x14 (16 tiles) 256- and 512-channel
-        // layers ran faster through im2col in resnet18/resnet50 (ronn bench, 1 thread).
-        let ratio = if tiles >= 49 { 16384 } else { 2048 };
+        // warm cache as in the timing test, and 16-tile GEMMs run far below peak: at
+        // 14x14 (16 tiles) every layer measured ran faster through im2col (ResNet's
+        // 256/512 channels; Inception v2's 96..192: 1.2-1.4x, the model 32 -> 30 ms).
+        let enough_tiles = tiles >= 49;
         // Ragged tiles compute outputs that are thrown away: 13x13 maps fill 4x4
         // tiles to 66% (SqueezeNet's 64->256@13 ran 1.45x faster through im2col).
         let used: usize = g.out_spatial.iter().product();
         let computed: usize = g.out_spatial.iter().map(|o| o.next_multiple_of(4)).product();
-        tiles >= 16 && 4 * used >= 3 * computed && g.c_in * g.c_out >= 128 && g.c_in * g.c_out <= ratio * tiles
+        enough_tiles && 4 * used >= 3 * computed && g.c_in * g.c_out >= 128 && g.c_in * g.c_out <= 16384 * tiles
     }
 
     /// Transforms W `[C_out, C_in, 3, 3]`.
