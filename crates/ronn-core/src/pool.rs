@@ -377,6 +377,53 @@ pub fn with_capacity<T: Element>(len: usize) -> Vec<T> {
     })
 }
 
+/// A scratch vector from a pool, given back to it when dropped: for kernels'
+/// temporary buffers (im2col columns), which otherwise page-fault afresh on
+/// every call. Dereferences to the `Vec`.
+pub struct Scratch<T: Element> {
+    v: Vec<T>,
+    pool: Option<Arc<MemoryPool>>,
+}
+
+impl<T: Element> Scratch<T> {
+    /// `len` values of unspecified contents from `pool` (see
+    /// [`MemoryPool::for_overwrite`]), or freshly allocated without one. Worker
+    /// threads pass the pool their caller got from [`current`].
+    pub fn from_pool(pool: Option<Arc<MemoryPool>>, len: usize) -> Self {
+        let v = match &pool {
+            Some(p) => p.for_overwrite(len),
+            None => vec![T::default(); len],
+        };
+        Scratch { v, pool }
+    }
+
+    /// [`Scratch::from_pool`] with this thread's current pool.
+    pub fn for_overwrite(len: usize) -> Self {
+        Self::from_pool(current(), len)
+    }
+}
+
+impl<T: Element> std::ops::Deref for Scratch<T> {
+    type Target = Vec<T>;
+    fn deref(&self) -> &Vec<T> {
+        &self.v
+    }
+}
+
+impl<T: Element> std::ops::DerefMut for Scratch<T> {
+    fn deref_mut(&mut self) -> &mut Vec<T> {
+        &mut self.v
+    }
+}
+
+impl<T: Element> Drop for Scratch<T> {
+    fn drop(&mut self) {
+        if let Some(p) = &self.pool {
+            p.put(std::mem::take(&mut self.v));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,5 +559,19 @@ mod tests {
     #[test]
     fn global_pool_is_one_pool() {
         assert!(Arc::ptr_eq(global_pool(), global_pool()));
+    }
+
+    #[test]
+    fn scratch_goes_back_to_its_pool() {
+        let pool = Arc::new(MemoryPool::new(PoolConfig::default()));
+        {
+            let mut s: Scratch<f32> = Scratch::from_pool(Some(pool.clone()), 5000);
+            assert_eq!(s.len(), 5000);
+            s[4999] = 1.0;
+        }
+        let again: Scratch<f32> = Scratch::from_pool(Some(pool.clone()), 5000);
+        assert_eq!((again.len(), pool.stats().hits), (5000, 1));
+        let plain: Scratch<f32> = Scratch::from_pool(None, 3);
+        assert_eq!(&plain[..], &[0.0; 3]);
     }
 }

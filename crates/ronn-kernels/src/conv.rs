@@ -16,6 +16,7 @@
 
 use crate::gemm::{gemm, gemm_rm_into, Mat, Scalar, SharedPtr};
 use rayon::prelude::*;
+use ronn_core::pool::Scratch;
 use ronn_core::{Error, Result};
 
 mod depthwise;
@@ -484,7 +485,11 @@ pub fn conv_fused<T: Scalar>(
     // least ~256 columns wide so W is not re-packed by gemm for tiny tiles.
     let tile_rows =
         ((1usize << 17) / (k * col_last).max(1)).max(256usize.div_ceil(col_last.max(1))).clamp(1, outer.max(1));
-    let one_image = |n: usize, yimg: &mut [T], col: &mut Vec<T>, parallel: bool| -> Result<()> {
+    // im2col buffers come from the run's memory pool (a fresh one page-faults on
+    // every call) and are written in full by im2col_rows.
+    let col_len = if pointwise { 0 } else { k * tile_rows * col_last };
+    let pool = ronn_core::pool::current();
+    let one_image = |n: usize, yimg: &mut [T], col: &mut [T], parallel: bool| -> Result<()> {
         for gi in 0..g.group {
             let xg = &x[(n * g.c_in + gi * cg) * isz..(n * g.c_in + (gi + 1) * cg) * isz];
             let wg = &w[gi * mg * k..(gi + 1) * mg * k];
@@ -520,11 +525,12 @@ pub fn conv_fused<T: Scalar>(
                 // single-threaded gemm, so the gather is split across threads too.
                 let ys = SharedPtr(yg.as_mut_ptr());
                 let yz = n * g.c_out + gi * mg;
-                return (0..tiles).into_par_iter().try_for_each_init(Vec::new, |col: &mut Vec<T>, t| {
+                let scratch = || Scratch::<T>::from_pool(pool.clone(), col_len);
+                return (0..tiles).into_par_iter().try_for_each_init(scratch, |col, t| {
                     let (o0, o1) = (t * tile_rows, ((t + 1) * tile_rows).min(outer));
                     let tn = (o1 - o0) * col_last;
                     let c0 = o0 * col_last;
-                    col.resize(k * tn, T::ZERO);
+                    let col = &mut col[..k * tn];
                     lat.im2col_rows(cg, xg, col, o0, o1);
                     // SAFETY: this task's block of Y is columns c0..c0 + tn of its
                     // mg rows (row stride osz), disjoint from every other task's
@@ -542,7 +548,7 @@ pub fn conv_fused<T: Scalar>(
             while o0 < outer {
                 let o1 = (o0 + tile_rows).min(outer);
                 let tn = (o1 - o0) * col_last;
-                col.resize(k * tn, T::ZERO);
+                let col = &mut col[..k * tn];
                 lat.im2col_rows(cg, xg, col, o0, o1);
                 let c0 = o0 * col_last;
                 gemm(mg, tn, k, Mat::rm(wg, k), Mat::rm(col, tn), &mut yg[c0..], osz, T::ONE, T::ZERO, parallel)?;
@@ -555,11 +561,12 @@ pub fn conv_fused<T: Scalar>(
         Ok(())
     };
     if g.batch > 1 && threads > 1 {
-        y.par_chunks_mut(g.c_out * osz)
-            .enumerate()
-            .try_for_each_init(Vec::new, |col, (n, yimg)| one_image(n, yimg, col, false))
+        y.par_chunks_mut(g.c_out * osz).enumerate().try_for_each_init(
+            || Scratch::from_pool(pool.clone(), col_len),
+            |col, (n, yimg)| one_image(n, yimg, col, false),
+        )
     } else {
-        let mut col = Vec::new();
+        let mut col = Scratch::from_pool(pool.clone(), col_len);
         for (n, yimg) in y.chunks_mut(g.c_out * osz).enumerate() {
             one_image(n, yimg, &mut col, true)?;
         }

@@ -13,7 +13,8 @@ pub const PARALLEL_FLOPS: usize = 1 << 21;
 
 /// Element types the gemm and conv kernels compute in.
 pub trait Scalar:
-    Copy
+    ronn_core::Element
+    + Copy
     + Send
     + Sync
     + Default

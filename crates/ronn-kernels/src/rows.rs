@@ -1,5 +1,5 @@
-//! Row helpers shared by the plane kernels (depthwise convolution here, pooling in
-//! the CPU provider).
+//! Row helpers shared by the plane kernels (depthwise convolution here,
+//! pooling in the CPU provider).
 
 /// `dst.copy_from_slice(src)` for the short rows of these planes (7..112
 /// elements) as fixed-size vector moves, the last one overlapping, instead of a
