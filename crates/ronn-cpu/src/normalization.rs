@@ -390,7 +390,8 @@ fn build_batchnorm(ctx: &BuildCtx) -> Result<Box<dyn Kernel>> {
             }
             let a: Vec<R> = (0..plen).map(|k| R::of(sc[k].to64() / (var_in[k].to64() + eps).sqrt())).collect();
             let bb: Vec<R> = (0..plen).map(|k| R::of(b[k].to64() - mean_in[k].to64() * a[k].to64())).collect();
-            let mut y = vec![R::zero(); xv.len()];
+            // Every element is written: the pool's buffer, not a fresh page-faulting one.
+            let mut y = ronn_core::pool::for_overwrite::<R>(xv.len());
             let _ = n;
             if plen == c {
                 let one = |(i, (xb, yb)): (usize, (&[R], &mut [R]))| {

@@ -135,6 +135,64 @@ fn conv_mul_add_by_channel_constants_fold_into_conv() {
 }
 
 #[test]
+fn channel_mul_add_after_batchnorm_fold_into_it_and_relu_makes_it_a_depthwise_conv() {
+    // DenseNet's pre-activation: BatchNormalization -> Mul [C,1,1] -> Add [C,1,1] ->
+    // Relu. The Mul/Add fold into the BatchNormalization when X's rank is known;
+    // followed by a Relu it then becomes a 1x1 depthwise FusedConv.
+    let f = |v: [f32; 2]| Tensor::from_vec(vec![2], v.to_vec()).unwrap();
+    let c = |v: [f32; 2]| Tensor::from_vec(vec![2, 1, 1], v.to_vec()).unwrap();
+    let graph = |x: ValueInfo, last: &str| Graph {
+        nodes: vec![
+            Node::new("BatchNormalization", &["x", "scale", "b", "mean", "var"], &["n"], 15)
+                .with_attr("epsilon", Attribute::Float(0.0)),
+            Node::new("Mul", &["n", "s"], &["m"], 13),
+            Node::new("Add", &["t", "m"], &["a"], 13),
+            Node::new(last, &["a"], &["y"], 13),
+        ],
+        inputs: vec![x],
+        outputs: vec![vi("y", &[1, 2, 2, 2])],
+        initializers: [
+            ("scale".to_string(), f([2.0, 3.0])),
+            ("b".to_string(), f([0.5, -1.0])),
+            ("mean".to_string(), f([1.0, 0.0])),
+            ("var".to_string(), f([4.0, 9.0])),
+            ("s".to_string(), c([10.0, -1.0])),
+            ("t".to_string(), c([1.0, 2.0])),
+        ]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    let ops = |g: &Graph| g.nodes.iter().map(|n| n.op_type.clone()).collect::<Vec<_>>();
+    let mut g = graph(vi("x", &[1, 2, 2, 2]), "Sigmoid");
+    optimize(&mut g, OptLevel::O2, &AddOnly).unwrap();
+    assert_eq!(ops(&g), ["BatchNormalization", "Sigmoid"]);
+    let bn = &g.nodes[0];
+    assert_eq!(bn.outputs[0], "a");
+    // scale' = scale * s; b' = b * s + t
+    assert_eq!(g.initializers[&bn.inputs[1]].as_slice::<f32>().unwrap(), &[20.0, -3.0]);
+    assert_eq!(g.initializers[&bn.inputs[2]].as_slice::<f32>().unwrap(), &[6.0, 3.0]);
+
+    let mut g = graph(vi("x", &[1, 2, 2, 2]), "Relu");
+    optimize(&mut g, OptLevel::O2, &AddOnly).unwrap();
+    assert_eq!(ops(&g), ["FusedConv"]);
+    let conv = &g.nodes[0];
+    assert_eq!((conv.inputs[0].as_str(), conv.outputs[0].as_str()), ("x", "y"));
+    assert_eq!(conv.attr_i("group").unwrap(), Some(2));
+    assert_eq!(conv.attr_s("activation").unwrap().as_deref(), Some("Relu"));
+    // W = scale' / sqrt(var), B = b' - mean * W
+    let w = &g.initializers[&conv.inputs[1]];
+    assert_eq!((w.shape(), w.as_slice::<f32>().unwrap()), (&[2, 1, 1, 1][..], &[10.0, -1.0][..]));
+    assert_eq!(g.initializers[&conv.inputs[2]].as_slice::<f32>().unwrap(), &[-4.0, 3.0]);
+
+    // Rank unknown: a [2,1,1] constant might not run along channels; left alone.
+    let unranked = ValueInfo { name: "x".into(), ty: ValueType::Tensor { dtype: DType::Float32, shape: None } };
+    let mut g = graph(unranked, "Relu");
+    optimize(&mut g, OptLevel::O2, &AddOnly).unwrap();
+    assert_eq!(ops(&g), ["BatchNormalization", "Mul", "Add", "Relu"]);
+}
+
+#[test]
 fn conv_bn_folds_into_conv_weights() {
     let w = Tensor::from_vec(vec![2, 1, 1, 1], vec![1.0f32, 2.0]).unwrap();
     let f = |v: [f32; 2]| Tensor::from_vec(vec![2], v.to_vec()).unwrap();

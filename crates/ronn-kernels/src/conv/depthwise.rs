@@ -236,6 +236,18 @@ fn flat_kernel(g: &ConvGeom) -> Option<usize> {
 /// Depthwise convolution (`group == C_in == C_out`), `y` fully overwritten, then
 /// the epilogue; planes in parallel when there are enough outputs.
 pub(super) fn depthwise<T: Scalar>(ops: &Operands<'_, T>, y: &mut [T]) {
+    let g = ops.g;
+    if g.kernel.iter().all(|&k| k == 1) && g.strides.iter().all(|&s| s == 1) && g.in_spatial == g.out_spatial {
+        // A per-channel scale (a BatchNormalization the optimizer turned into a
+        // Conv to fuse its activation): one multiply per element, then the epilogue.
+        return for_each_plane(ops, y, 0, |_, xp, wk, yp, epi| {
+            let w = wk[0];
+            for (v, &x) in yp.iter_mut().zip(xp) {
+                *v = x * w;
+            }
+            epilogue(yp, epi.bias, epi.residual, epi.act);
+        });
+    }
     match flat_kernel(ops.g) {
         Some(3) => depthwise_k::<T, 3>(ops, y),
         Some(5) => depthwise_k::<T, 5>(ops, y),

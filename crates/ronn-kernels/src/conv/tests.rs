@@ -372,3 +372,27 @@ fn pointwise_tasks_match_reference() {
         assert_eq!(y, fused, "residual {g:?}");
     }
 }
+
+/// Depthwise 1x1 (a per-channel scale: the optimizer's form of BatchNormalization
+/// + activation), with bias, residual and Relu, against the reference; a 1x1
+/// depthwise with padding or stride 2 still takes the general path.
+#[test]
+fn depthwise_1x1_scale_matches_reference() {
+    for (c, hw, s, p) in [(5usize, 6usize, 1usize, 0usize), (17, 3, 1, 0), (4, 5, 2, 0), (3, 4, 1, 1)] {
+        let o = (hw + 2 * p - 1) / s + 1;
+        let g = geom_to((2, c, c, c), [hw, hw], [o, o], 1, s, p);
+        let x: Vec<f64> = (0..2 * c * hw * hw).map(|i| ((i * 31 % 17) as f64) - 8.0).collect();
+        let w: Vec<f64> = (0..c).map(|i| ((i * 7 % 5) as f64) - 2.0).collect();
+        let b: Vec<f64> = (0..c).map(|i| i as f64 * 0.5 - 4.0).collect();
+        let want = reference(&g, &x, &w, Some(&b));
+        let z: Vec<f64> = (0..want.len()).map(|i| ((i * 5 % 7) as f64) - 3.0).collect();
+        let mut y = vec![f64::NAN; want.len()];
+        conv_fused(&g, &x, &w, Some(&b), Some(&z), &mut y, Activation::Relu).unwrap();
+        let fused: Vec<f64> = want.iter().zip(&z).map(|(v, r)| (v + r).max(0.0)).collect();
+        assert_eq!(y, fused, "{g:?}");
+        let f = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+        let mut yf = vec![f32::NAN; want.len()];
+        conv(&g, &f(&x), &f(&w), Some(&f(&b)), &mut yf, Activation::Relu).unwrap();
+        assert!(yf.iter().zip(&want).all(|(a, b)| *a as f64 == b.max(0.0)), "f32 {g:?}");
+    }
+}
