@@ -373,9 +373,9 @@ fn pointwise_tasks_match_reference() {
     }
 }
 
-/// Depthwise 1x1 (a per-channel scale: the optimizer's form of BatchNormalization
-/// + activation), with bias, residual and Relu, against the reference; a 1x1
-/// depthwise with padding or stride 2 still takes the general path.
+/// Depthwise 1x1 (a per-channel scale: the optimizer's form of a BatchNormalization
+/// with its activation), with bias, residual and Relu, against the reference; a
+/// 1x1 depthwise with padding or stride 2 still takes the general path.
 #[test]
 fn depthwise_1x1_scale_matches_reference() {
     for (c, hw, s, p) in [(5usize, 6usize, 1usize, 0usize), (17, 3, 1, 0), (4, 5, 2, 0), (3, 4, 1, 1)] {
