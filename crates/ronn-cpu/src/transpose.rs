@@ -118,7 +118,7 @@ fn tiled<T: Item>(src: &[T], sh: &[usize], ss: &[isize]) -> Vec<T> {
         }
     }
     let total = nb * r * c;
-    let mut out = vec![T::default(); total];
+    let mut out = T::for_overwrite(total);
     // `o` holds output rows r0.. of one batch (each row c elements).
     let do_rows = |o: &mut [T], base: usize, r0: usize| {
         let rows = o.len() / c;

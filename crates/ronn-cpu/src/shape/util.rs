@@ -12,10 +12,34 @@ pub(crate) trait Item:
     const DT: DType;
     fn slice(d: &TensorData) -> Option<&[Self]>;
     fn wrap(v: Vec<Self>) -> TensorData;
+    /// `n` values of unspecified contents for an output the caller writes in full:
+    /// the run's memory pool for plain numbers (a fresh buffer page-faults).
+    fn for_overwrite(n: usize) -> Vec<Self> {
+        vec![Self::default(); n]
+    }
 }
 
 macro_rules! impl_item {
     ($t:ty, $v:ident, $dt:ident) => {
+        impl Item for $t {
+            const DT: DType = DType::$dt;
+            #[inline]
+            fn slice(d: &TensorData) -> Option<&[Self]> {
+                match d {
+                    TensorData::$v(s) => Some(s.as_slice()),
+                    _ => None,
+                }
+            }
+            #[inline]
+            fn wrap(v: Vec<Self>) -> TensorData {
+                TensorData::$v(v.into())
+            }
+            fn for_overwrite(n: usize) -> Vec<Self> {
+                ronn_core::pool::for_overwrite::<$t>(n)
+            }
+        }
+    };
+    ($t:ty, $v:ident, $dt:ident, unpooled) => {
         impl Item for $t {
             const DT: DType = DType::$dt;
             #[inline]
@@ -45,7 +69,7 @@ impl_item!(u16, U16, UInt16);
 impl_item!(u32, U32, UInt32);
 impl_item!(u64, U64, UInt64);
 impl_item!(bool, Bool, Bool);
-impl_item!(String, Str, String);
+impl_item!(String, Str, String, unpooled);
 
 /// `dispatch_any!(dtype, T => body)`: runs `body` (a `Result`) with `T` bound to the
 /// Rust type of `dtype`, strings included.
@@ -178,7 +202,7 @@ pub(crate) fn strided_copy<T: Item>(src: &[T], offset: isize, shape: &[usize], s
             }
         }
     };
-    let mut out = vec![T::default(); n];
+    let mut out = T::for_overwrite(n);
     if n >= PAR_MIN && rows > 1 {
         let rows_per = (PAR_MIN / 4 / inner).max(1);
         out.par_chunks_mut(rows_per * inner).enumerate().for_each(|(c, chunk)| fill_rows(chunk, c * rows_per));
