@@ -7,7 +7,7 @@
 //! single version (1). Float inputs (f32, f16, bf16, f64) compute in f32.
 
 use crate::helpers::{input, kernel, opt_input, output, outputs};
-use crate::math::erf_f32;
+use crate::math::{erf_f32, tanh_f32};
 use rayon::prelude::*;
 use ronn_core::{DType, Error, Result, Tensor};
 use ronn_ir::{BuildCtx, Kernel, KernelRegistry};
@@ -98,13 +98,16 @@ fn add_bias(v: &mut [f32], bias: &[f32]) {
 
 // ---------------------------------------------------------------- Gelu family
 
+#[inline(always)]
 fn gelu_erf(x: f32) -> f32 {
     0.5 * x * (1.0 + erf_f32(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
+/// With the polynomial tanh (vectorizes; `f32::tanh` is a libm call per element).
+#[inline(always)]
 fn gelu_tanh(x: f32) -> f32 {
     const C: f32 = 0.797_884_6; // sqrt(2/pi)
-    0.5 * x * (1.0 + (C * (x + 0.044715 * x * x * x)).tanh())
+    0.5 * x * (1.0 + tanh_f32(C * (x + 0.044715 * x * x * x)))
 }
 
 /// Elementwise unary on input 0 with an optional bias (input `bias_at`) over the last dim.
@@ -122,6 +125,40 @@ fn unary_bias(
             Some(i) => vec_of(opt_input(inputs, i)?, last, &format!("{name} bias"))?,
             None => None,
         };
+        if x.dtype() == DType::Float32 {
+            // One pass, vectorized for the CPU, into the memory pool's buffer (the
+            // fused form of an FFN's bias + GELU, its widest activation).
+            let xv = x.as_slice::<f32>()?;
+            let mut y = ronn_core::pool::for_overwrite::<f32>(xv.len());
+            let bias = bias.as_deref().filter(|b| !b.is_empty());
+            let rows = |xs: &[f32], ys: &mut [f32]| {
+                ronn_core::simd::with_best_simd(
+                    #[inline(always)]
+                    || match bias {
+                        Some(b) => {
+                            for (xr, yr) in xs.chunks(b.len()).zip(ys.chunks_mut(b.len())) {
+                                for ((o, &v), &bb) in yr.iter_mut().zip(xr).zip(b) {
+                                    *o = f(v + bb);
+                                }
+                            }
+                        }
+                        None => {
+                            for (o, &v) in ys.iter_mut().zip(xs) {
+                                *o = f(v);
+                            }
+                        }
+                    },
+                )
+            };
+            // Tasks of whole rows (the bias lines up with each task's start).
+            let chunk = PAR.next_multiple_of(last.max(1));
+            if xv.len() > PAR {
+                xv.par_chunks(chunk).zip(y.par_chunks_mut(chunk)).for_each(|(a, b)| rows(a, b));
+            } else {
+                rows(xv, &mut y);
+            }
+            return output(Tensor::from_vec(x.shape().to_vec(), y)?);
+        }
         let mut v = f32s(x, name)?;
         if let Some(b) = &bias {
             if last > 0 {

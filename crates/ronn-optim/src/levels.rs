@@ -5,13 +5,14 @@
 //!   shapes) alternating with constant folding, dead-node removal.
 //! - O2 (default): O1, then folding of BatchNormalization and per-channel Mul/Add
 //!   into the Conv before them, then Conv (+ residual Add) (+ activation) fusion
-//!   into `com.microsoft.FusedConv`; MatMulInteger -> Cast -> Mul (-> Add) into
-//!   `com.microsoft.MatMulIntegerToFloat`.
+//!   into `com.microsoft.FusedConv`; GELU subgraphs (erf and tanh forms, with the
+//!   bias Add before them) into `com.microsoft.Gelu` / `BiasGelu` / `FastGelu`;
+//!   MatMulInteger -> Cast -> Mul (-> Add) into `com.microsoft.MatMulIntegerToFloat`.
 //! - O3: O2 (layout and memory-plan work lands here; see the performance issue).
 
 use crate::{
-    constant_folding, conv_affine_fusion, conv_fusion, dead_nodes, identity_elimination, qmatmul_fusion, shape_folding,
-    ConstantEvaluator,
+    constant_folding, conv_affine_fusion, conv_fusion, dead_nodes, gelu_fusion, identity_elimination, qmatmul_fusion,
+    shape_folding, ConstantEvaluator,
 };
 use ronn_core::Result;
 use ronn_ir::Graph;
@@ -49,6 +50,7 @@ pub fn optimize(g: &mut Graph, level: OptLevel, eval: &dyn ConstantEvaluator) ->
         conv_affine_fusion::run(g)?;
         dead_nodes::run(g);
         conv_fusion::run(g)?;
+        gelu_fusion::run(g);
         qmatmul_fusion::run(g);
     }
     Ok(())

@@ -9,6 +9,7 @@ pub mod constant_folding;
 pub mod conv_affine_fusion;
 pub mod conv_fusion;
 pub mod dead_nodes;
+pub mod gelu_fusion;
 pub mod identity_elimination;
 pub mod levels;
 pub mod qmatmul_fusion;

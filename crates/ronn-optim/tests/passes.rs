@@ -192,6 +192,92 @@ fn channel_mul_add_after_batchnorm_fold_into_it_and_relu_makes_it_a_depthwise_co
     assert_eq!(ops(&g), ["BatchNormalization", "Mul", "Add", "Relu"]);
 }
 
+/// A scalar f32 initializer.
+fn scalar(v: f32) -> Tensor {
+    Tensor::from_vec(vec![], vec![v]).unwrap()
+}
+
+#[test]
+fn gelu_subgraphs_become_one_contrib_node() {
+    // BERT's erf form after its bias Add -> BiasGelu(y, bias).
+    let erf = |sqrt2: f32| Graph {
+        nodes: vec![
+            Node::new("Add", &["bias", "y"], &["x"], 13),
+            Node::new("Div", &["x", "sqrt2"], &["d"], 13),
+            Node::new("Erf", &["d"], &["e"], 13),
+            Node::new("Add", &["e", "one"], &["a"], 13),
+            Node::new("Mul", &["x", "a"], &["m"], 13),
+            Node::new("Mul", &["m", "half"], &["out"], 13),
+        ],
+        inputs: vec![vi("y", &[2, 3, 4])],
+        outputs: vec![vi("out", &[2, 3, 4])],
+        initializers: [
+            ("bias".to_string(), Tensor::from_vec(vec![4], vec![0.1f32, 0.2, 0.3, 0.4]).unwrap()),
+            ("sqrt2".to_string(), scalar(sqrt2)),
+            ("one".to_string(), scalar(1.0)),
+            ("half".to_string(), scalar(0.5)),
+        ]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    let mut g = erf(std::f32::consts::SQRT_2);
+    optimize(&mut g, OptLevel::O2, &AddOnly).unwrap();
+    assert_eq!(g.nodes.len(), 1, "{:?}", g.nodes);
+    let n = &g.nodes[0];
+    assert_eq!((n.domain.as_str(), n.op_type.as_str()), ("com.microsoft", "BiasGelu"));
+    assert_eq!(
+        (n.inputs.clone(), n.outputs.clone()),
+        (vec!["y".to_string(), "bias".to_string()], vec!["out".to_string()])
+    );
+    // y of unknown rank, but a MatMul by a constant [K, 4]: its last dim is still 4.
+    let mut g = erf(std::f32::consts::SQRT_2);
+    g.inputs = vec![ValueInfo { name: "z".into(), ty: ValueType::Tensor { dtype: DType::Float32, shape: None } }];
+    g.nodes.insert(0, Node::new("MatMul", &["z", "w"], &["y"], 13));
+    g.initializers.insert("w".into(), Tensor::from_vec(vec![3, 4], vec![1f32; 12]).unwrap());
+    optimize(&mut g, OptLevel::O2, &AddOnly).unwrap();
+    let ops: Vec<&str> = g.nodes.iter().map(|n| n.op_type.as_str()).collect();
+    assert_eq!(ops, ["MatMul", "BiasGelu"]);
+    // Not GELU's constant: left alone.
+    let mut g = erf(2.0);
+    optimize(&mut g, OptLevel::O2, &AddOnly).unwrap();
+    assert_eq!(g.nodes.len(), 6);
+
+    // GPT-2's tanh form on a graph input -> FastGelu(x); x read elsewhere too.
+    let mut g = Graph {
+        nodes: vec![
+            Node::new("Mul", &["x", "half"], &["h"], 13),
+            Node::new("Pow", &["x", "three"], &["p"], 13),
+            Node::new("Mul", &["p", "c1"], &["c"], 13),
+            Node::new("Add", &["x", "c"], &["u"], 13),
+            Node::new("Mul", &["u", "c2"], &["s"], 13),
+            Node::new("Tanh", &["s"], &["t"], 13),
+            Node::new("Add", &["t", "one"], &["a"], 13),
+            Node::new("Mul", &["h", "a"], &["out"], 13),
+            Node::new("Neg", &["x"], &["nx"], 13),
+        ],
+        inputs: vec![vi("x", &[2, 4])],
+        outputs: vec![vi("out", &[2, 4]), vi("nx", &[2, 4])],
+        initializers: [
+            ("half".to_string(), scalar(0.5)),
+            ("three".to_string(), scalar(3.0)),
+            ("c1".to_string(), scalar(0.044715)),
+            ("c2".to_string(), scalar(0.797_884_6)),
+            ("one".to_string(), scalar(1.0)),
+        ]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    optimize(&mut g, OptLevel::O2, &AddOnly).unwrap();
+    let ops: Vec<&str> = g.nodes.iter().map(|n| n.op_type.as_str()).collect();
+    assert_eq!(ops, ["FastGelu", "Neg"]);
+    assert_eq!(
+        (g.nodes[0].inputs.clone(), g.nodes[0].outputs.clone()),
+        (vec!["x".to_string()], vec!["out".to_string()])
+    );
+}
+
 #[test]
 fn conv_bn_folds_into_conv_weights() {
     let w = Tensor::from_vec(vec![2, 1, 1, 1], vec![1.0f32, 2.0]).unwrap();
