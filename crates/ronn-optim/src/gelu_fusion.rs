@@ -17,6 +17,7 @@ use crate::conv_fusion::FUSED_DOMAIN;
 use crate::{graph_outputs, replace_chains};
 use ronn_core::DType;
 use ronn_ir::{infer_types, Dim, Graph, Node, ValueType};
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 /// Runs the pass.
@@ -62,7 +63,9 @@ struct Matcher<'a> {
     outputs: HashSet<String>,
     readers: HashMap<&'a str, Vec<usize>>,
     producer: HashMap<&'a str, usize>,
-    types: HashMap<String, ValueType>,
+    /// Inferred types, computed on the first bias candidate (a whole-graph walk
+    /// that models without one need not pay at load).
+    types: OnceCell<HashMap<String, ValueType>>,
 }
 
 impl<'a> Matcher<'a> {
@@ -75,7 +78,7 @@ impl<'a> Matcher<'a> {
         }
         let producer =
             g.nodes.iter().enumerate().flat_map(|(i, n)| n.outputs.iter().map(move |o| (o.as_str(), i))).collect();
-        Matcher { g, outputs: graph_outputs(g), readers, producer, types: infer_types(g) }
+        Matcher { g, outputs: graph_outputs(g), readers, producer, types: OnceCell::new() }
     }
 
     /// The erf form ending after Erf node `e`: ("Gelu", x, chain, last node).
@@ -157,7 +160,7 @@ impl<'a> Matcher<'a> {
         }
         for (y, b) in [(&an.inputs[0], &an.inputs[1]), (&an.inputs[1], &an.inputs[0])] {
             let Some(bias) = self.g.initializers.get(b) else { continue };
-            let last = match self.types.get(y) {
+            let last = match self.types.get_or_init(|| infer_types(self.g)).get(y) {
                 Some(ValueType::Tensor { dtype: DType::Float32, shape: Some(d) }) => d.last().cloned(),
                 // Ranks lost upstream (a shape computed at run time): a MatMul by a
                 // constant [K, N] still ends in N.
