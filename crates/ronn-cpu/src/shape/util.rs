@@ -14,13 +14,15 @@ pub(crate) trait Item:
     fn wrap(v: Vec<Self>) -> TensorData;
     /// `n` values of unspecified contents for an output the caller writes in full:
     /// the run's memory pool for plain numbers (a fresh buffer page-faults).
-    fn for_overwrite(n: usize) -> Vec<Self> {
-        vec![Self::default(); n]
-    }
+    fn for_overwrite(n: usize) -> Vec<Self>;
 }
 
 macro_rules! impl_item {
+    // Plain numbers take their outputs from the run's memory pool.
     ($t:ty, $v:ident, $dt:ident) => {
+        impl_item!($t, $v, $dt, ronn_core::pool::for_overwrite::<$t>);
+    };
+    ($t:ty, $v:ident, $dt:ident, $alloc:expr) => {
         impl Item for $t {
             const DT: DType = DType::$dt;
             #[inline]
@@ -35,23 +37,7 @@ macro_rules! impl_item {
                 TensorData::$v(v.into())
             }
             fn for_overwrite(n: usize) -> Vec<Self> {
-                ronn_core::pool::for_overwrite::<$t>(n)
-            }
-        }
-    };
-    ($t:ty, $v:ident, $dt:ident, unpooled) => {
-        impl Item for $t {
-            const DT: DType = DType::$dt;
-            #[inline]
-            fn slice(d: &TensorData) -> Option<&[Self]> {
-                match d {
-                    TensorData::$v(s) => Some(s.as_slice()),
-                    _ => None,
-                }
-            }
-            #[inline]
-            fn wrap(v: Vec<Self>) -> TensorData {
-                TensorData::$v(v.into())
+                $alloc(n)
             }
         }
     };
@@ -69,7 +55,7 @@ impl_item!(u16, U16, UInt16);
 impl_item!(u32, U32, UInt32);
 impl_item!(u64, U64, UInt64);
 impl_item!(bool, Bool, Bool);
-impl_item!(String, Str, String, unpooled);
+impl_item!(String, Str, String, |n| vec![String::new(); n]);
 
 /// `dispatch_any!(dtype, T => body)`: runs `body` (a `Result`) with `T` bound to the
 /// Rust type of `dtype`, strings included.
